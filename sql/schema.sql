@@ -1,0 +1,97 @@
+-- CloudCrowd-C schema. Mirrors the tables of the Ruby original (jobs,
+-- work_units, node_records, black_listed_actions, schema_migrations) so
+-- existing reporting queries keep working; extra columns are additions.
+-- Timestamps carry microseconds (DATETIME(6)) so time_taken is exact.
+-- Status codes: 1 processing, 2 succeeded, 3 failed, 4 splitting, 5 merging.
+-- Load with `crowd load_schema` (or `make schema` against a running stack).
+
+SET NAMES utf8mb4;
+
+DROP TABLE IF EXISTS work_units;
+DROP TABLE IF EXISTS jobs;
+DROP TABLE IF EXISTS node_records;
+DROP TABLE IF EXISTS black_listed_actions;
+DROP TABLE IF EXISTS schema_migrations;
+
+CREATE TABLE jobs (
+  id               BIGINT NOT NULL AUTO_INCREMENT,
+  status           TINYINT NOT NULL,
+  inputs           LONGTEXT NOT NULL,
+  action           VARCHAR(255) NOT NULL,
+  options          MEDIUMTEXT NOT NULL,
+  outputs          LONGTEXT NULL,
+  time             DOUBLE NULL,              -- seconds, once complete
+  callback_url     VARCHAR(2048) NULL,
+  email            VARCHAR(255) NULL,
+  -- additions: callback delivery state (attempts, next try)
+  callback_attempts INT NOT NULL DEFAULT 0,
+  callback_at      DATETIME(6) NULL,         -- next callback try; NULL = none due
+  created_at       DATETIME(6) NOT NULL,
+  updated_at       DATETIME(6) NOT NULL,
+  PRIMARY KEY (id),
+  KEY index_jobs_on_status (status),
+  KEY index_jobs_on_callback_at (callback_at),
+  KEY index_jobs_on_updated_at (updated_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE work_units (
+  id               BIGINT NOT NULL AUTO_INCREMENT,
+  status           TINYINT NOT NULL,
+  job_id           BIGINT NOT NULL,
+  input            LONGTEXT NOT NULL,
+  action           VARCHAR(255) NOT NULL,
+  attempts         INT NOT NULL DEFAULT 0,
+  node_record_id   BIGINT NULL,
+  worker_pid       INT NULL,
+  reservation      INT NULL,
+  time             DOUBLE NULL,
+  output           LONGTEXT NULL,
+  -- additions: input order (outputs are returned in it), lease deadline of
+  -- an assignment, earliest next dispatch (retry backoff), last node tried
+  position         INT NOT NULL DEFAULT 0,
+  lease_until      DATETIME(6) NULL,
+  available_at     DATETIME(6) NULL,
+  last_node_id     BIGINT NULL,
+  created_at       DATETIME(6) NOT NULL,
+  updated_at       DATETIME(6) NOT NULL,
+  PRIMARY KEY (id),
+  KEY index_work_units_available (status, reservation, node_record_id, id),
+  KEY index_work_units_on_reservation (reservation),
+  KEY index_work_units_on_job_id_status (job_id, status),
+  KEY index_work_units_on_node_record_id (node_record_id),
+  KEY index_work_units_on_lease_until (lease_until)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE node_records (
+  id               BIGINT NOT NULL AUTO_INCREMENT,
+  host             VARCHAR(255) NOT NULL,    -- "name:port", as the node says
+  ip_address       VARCHAR(64) NOT NULL,
+  port             INT NOT NULL,
+  enabled_actions  TEXT NOT NULL,
+  busy             TINYINT(1) NOT NULL DEFAULT 0,
+  tag              VARCHAR(255) NULL,
+  max_workers      INT NULL,
+  -- addition: identity of the node process (changes when it restarts)
+  instance         VARCHAR(64) NULL,
+  created_at       DATETIME(6) NOT NULL,
+  updated_at       DATETIME(6) NOT NULL,     -- last check-in
+  PRIMARY KEY (id),
+  UNIQUE KEY index_node_records_on_host (host)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE black_listed_actions (
+  id               BIGINT NOT NULL AUTO_INCREMENT,
+  action           VARCHAR(255) NOT NULL,
+  created_at       DATETIME(6) NOT NULL,
+  updated_at       DATETIME(6) NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY index_black_listed_actions_on_action (action)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE schema_migrations (
+  version          VARCHAR(255) NOT NULL,
+  PRIMARY KEY (version)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Keep in step with CC_SCHEMA_VERSION in lib/db.h.
+INSERT INTO schema_migrations (version) VALUES ('20261125000001');
