@@ -96,12 +96,15 @@ char *cc_action_list(const struct cc_config *cfg, int skip_disabled,
 	out = malloc(total);
 	if (!out)
 		goto out;
-	out[0] = '\0';
+	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(names[i]);
 		if (i)
-			strcat(out, ",");
-		strcat(out, names[i]);
+			out[o++] = ',';
+		memcpy(out + o, names[i], l);
+		o += l;
 	}
+	out[o] = '\0';
 out:
 	if (!out)
 		cc_err_set(err, 500, "out of memory listing actions");
