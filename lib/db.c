@@ -12,7 +12,7 @@
 #include "log.h"
 
 #define MAX_STMTS 96
-#define MAX_PARAMS 32
+#define MAX_PARAMS 1024
 
 struct stmt_slot {
 	const char *sql;      /* identity: the static string's address */
@@ -174,9 +174,18 @@ static int bind_params(MYSQL_STMT *st, MYSQL_BIND *b, unsigned long *lens,
 static MYSQL_STMT *run(struct cc_db *db, const char *sql,
 		       const struct cc_dbv *p, size_t n, struct cc_err *err)
 {
-	MYSQL_BIND b[MAX_PARAMS];
-	unsigned long lens[MAX_PARAMS];
+	MYSQL_BIND sb[16], *b = sb;
+	unsigned long slens[16], *lens = slens;
+	MYSQL_STMT *ret = NULL;
 
+	if (n > 16) {
+		b = calloc(n, sizeof(*b));
+		lens = calloc(n, sizeof(*lens));
+		if (!b || !lens) {
+			cc_err_set(err, 500, "out of memory binding %zu values", n);
+			goto out;
+		}
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		MYSQL_STMT *st = get_stmt(db, sql, err);
 		unsigned int e;
@@ -186,13 +195,15 @@ static MYSQL_STMT *run(struct cc_db *db, const char *sql,
 				close_conn(db);
 				continue;
 			}
-			return NULL;
+			goto out;
 		}
 		if (bind_params(st, b, lens, p, n, err) < 0)
-			return NULL;
+			goto out;
 		db->queries++;
-		if (!mysql_stmt_execute(st))
-			return st;
+		if (!mysql_stmt_execute(st)) {
+			ret = st;
+			goto out;
+		}
 		e = mysql_stmt_errno(st);
 		cc_err_set(err, (int)e, "%s [%.120s]", mysql_stmt_error(st), sql);
 		if (gone(e) && !db->in_tx && attempt == 0) {
@@ -202,9 +213,14 @@ static MYSQL_STMT *run(struct cc_db *db, const char *sql,
 		}
 		if (gone(e))
 			close_conn(db);
-		return NULL;
+		goto out;
 	}
-	return NULL;
+out:
+	if (b != sb)
+		free(b);
+	if (lens != slens)
+		free(lens);
+	return ret;
 }
 
 int cc_db_exec(struct cc_db *db, const char *sql, const struct cc_dbv *params,

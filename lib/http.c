@@ -16,6 +16,7 @@ struct cc_http {
 	CURL *curl;
 	const struct cc_config *cfg;
 	struct curl_slist *form_headers;
+	int auth;             /* send cfg's basic auth */
 };
 
 int cc_http_global_init(void)
@@ -30,6 +31,7 @@ struct cc_http *cc_http_new(const struct cc_config *cfg)
 	if (!h)
 		return NULL;
 	h->cfg = cfg;
+	h->auth = cfg->http_authentication;
 	h->curl = curl_easy_init();
 	h->form_headers = curl_slist_append(NULL,
 		"Content-Type: application/x-www-form-urlencoded");
@@ -40,6 +42,11 @@ struct cc_http *cc_http_new(const struct cc_config *cfg)
 		return NULL;
 	}
 	return h;
+}
+
+void cc_http_set_auth(struct cc_http *h, int on)
+{
+	h->auth = on;
 }
 
 void cc_http_free(struct cc_http *h)
@@ -94,7 +101,7 @@ static void setup(struct cc_http *h, const char *url, long timeout_s)
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)h->cfg->connect_timeout);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-	if (h->cfg->http_authentication) {
+	if (h->auth) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, h->cfg->login);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, h->cfg->password);

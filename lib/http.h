@@ -25,6 +25,11 @@ int cc_http_global_init(void);
 struct cc_http *cc_http_new(const struct cc_config *cfg);
 void cc_http_free(struct cc_http *h);
 
+/* cc_http_set_auth - send the config's basic auth (default: when
+ * http_authentication is on) or not (callbacks to third parties, whose
+ * URL may carry its own user:password@). */
+void cc_http_set_auth(struct cc_http *h, int on);
+
 /* cc_http_request - method ("GET", "PUT", "POST", "DELETE") to url with an
  * optional form body (application/x-www-form-urlencoded). Returns 0 when a
  * response arrived (any status; see resp->status), -1 on a transport

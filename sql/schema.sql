@@ -46,9 +46,12 @@ CREATE TABLE work_units (
   reservation      INT NULL,
   time             DOUBLE NULL,
   output           LONGTEXT NULL,
-  -- additions: input order (outputs are returned in it), lease deadline of
-  -- an assignment, earliest next dispatch (retry backoff), last node tried
-  position         INT NOT NULL DEFAULT 0,
+  -- additions: input order (outputs are returned in it; a split unit's
+  -- outputs get position*1000000+k), whether `input` is JSON text rather
+  -- than a plain string, lease deadline of an assignment, earliest next
+  -- dispatch (retry backoff), last node tried
+  position         BIGINT NOT NULL DEFAULT 0,
+  input_is_json    TINYINT(1) NOT NULL DEFAULT 0,
   lease_until      DATETIME(6) NULL,
   available_at     DATETIME(6) NULL,
   last_node_id     BIGINT NULL,
