@@ -14,7 +14,7 @@ PKGS    := jansson libcurl libmicrohttpd inih libmariadb
 CC      ?= cc
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wformat=2 -Wshadow \
                -Wstrict-prototypes -Wno-format-truncation -g \
-               -D_GNU_SOURCE -Ilib
+               -D_GNU_SOURCE -Ilib -DCC_SOURCE_DIR='"$(CURDIR)"'
 ifeq ($(VARIANT),asan)
   CFLAGS_VAR := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer

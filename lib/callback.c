@@ -28,7 +28,7 @@ static int deliver(struct cc_db *db, const struct cc_config *cfg,
 {
 	struct cc_dbv p[] = { CC_DBI(cfg->server_timeout + 60), CC_DBI(id) };
 	struct cc_dbv q[] = { CC_DBI(id) };
-	struct cc_http_resp resp;
+	struct cc_http_resp resp = { 0 };
 	struct cc_form_buf b = { 0 };
 	struct cc_err herr;
 	unsigned long long claimed = 0;

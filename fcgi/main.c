@@ -1,0 +1,326 @@
+/* main.c - crowd-server: the central server as a pool of FastCGI
+ * responders behind nginx. The parent opens the unix socket and forks
+ * server_workers children that all accept on it; it restarts a child that
+ * dies and stops them all on SIGTERM/SIGINT. Each child has its own MySQL
+ * connection. After answering (FCGX_Finish_r) a child runs the work the
+ * request made due: a dispatch pass, due callbacks, the slow sweeps. */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "callback.h"
+#include "dispatch.h"
+#include "log.h"
+#include "routes.h"
+
+#define VERSION "0.1.0"
+#define MAX_CHILDREN 256
+
+enum { EXIT_USAGE = 1, EXIT_CONFIG = 2, EXIT_SOCKET = 3, EXIT_DB = 4 };
+
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: crowd-server [-c CONFIG_DIR] [-v] [--help] [--version]\n"
+		"  The CloudCrowd central server: a pool of FastCGI processes on the\n"
+		"  unix socket `server_socket` of crowd.conf, run behind nginx.\n"
+		"  -c DIR     config folder (default $CLOUD_CROWD_CONFIG, else ./config)\n"
+		"  -v         also log to stderr\n\n");
+	cc_config_print_help(out);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void after_response(struct cc_app *app, const struct cc_resp *resp,
+			   double *last_maintain)
+{
+	struct cc_err err = { 0 };
+	struct cc_dispatch_stats st;
+	int delivered, wake = resp->wake_dispatch;
+
+	if (wake && now() - *last_maintain > 5) {
+		*last_maintain = now();
+		if (cc_dispatch_maintain(app->db, app->cfg, &err) < 0)
+			cc_warn("maintenance: %s", err.msg);
+	}
+	if (wake && cc_dispatch_pass(app->dispatcher, app->db, &st, &err) < 0)
+		cc_warn("dispatch pass: %s", err.msg);
+	if (resp->deliver_callbacks &&
+	    cc_callback_deliver_due(app->db, app->cfg, app->http, &delivered, &err) < 0)
+		cc_warn("callbacks: %s", err.msg);
+}
+
+static char *read_body(FCGX_Request *r, size_t len)
+{
+	char *buf = malloc(len + 1);
+	size_t got = 0;
+
+	if (!buf)
+		return NULL;
+	while (got < len) {
+		int n = FCGX_GetStr(buf + got, (int)(len - got), r->in);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	if (got != len) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void write_resp(FCGX_Request *r, const struct cc_resp *resp)
+{
+	FCGX_FPrintF(r->out, "Status: %d %s\r\n", resp->status,
+		     cc_status_text(resp->status));
+	if (resp->content_type)
+		FCGX_FPrintF(r->out, "Content-Type: %s\r\n", resp->content_type);
+	FCGX_FPrintF(r->out, "X-Content-Type-Options: nosniff\r\n"
+		     "Cache-Control: no-store\r\n"
+		     "Content-Length: %zu\r\n\r\n", resp->body_len);
+	if (resp->body_len)
+		FCGX_PutStr(resp->body, (int)resp->body_len, r->out);
+}
+
+static void serve_one(struct cc_app *app, FCGX_Request *r, double *last_maintain)
+{
+	struct cc_req req = { 0 };
+	struct cc_resp resp = { 0 };
+	const char *uri = FCGX_GetParam("REQUEST_URI", r->envp);
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", r->envp);
+	char *path = NULL, *body = NULL, *q;
+	long long len = cl && *cl ? strtoll(cl, NULL, 10) : 0;
+
+	req.method = FCGX_GetParam("REQUEST_METHOD", r->envp);
+	req.query = FCGX_GetParam("QUERY_STRING", r->envp);
+	req.content_type = FCGX_GetParam("CONTENT_TYPE", r->envp);
+	req.remote_addr = FCGX_GetParam("REMOTE_ADDR", r->envp);
+	req.script_name = FCGX_GetParam("CROWD_PREFIX", r->envp);
+	if (!req.method || !uri) {
+		cc_resp_error(&resp, 400, "missing REQUEST_METHOD or REQUEST_URI");
+		goto answer;
+	}
+	path = strdup(uri);
+	if (!path) {
+		cc_resp_error(&resp, 500, "out of memory");
+		goto answer;
+	}
+	if ((q = strchr(path, '?')))
+		*q = '\0';
+	req.path = path;
+	if (!req.query)
+		req.query = "";
+	if (len < 0 || len > (long long)app->cfg->max_body_kb * 1024) {
+		cc_resp_error(&resp, 413, "request body of %lld bytes is over the "
+			      "limit of %d KB", len, app->cfg->max_body_kb);
+		goto answer;
+	}
+	if (len) {
+		body = read_body(r, (size_t)len);
+		if (!body) {
+			cc_resp_error(&resp, 400, "request body shorter than its "
+				      "Content-Length");
+			goto answer;
+		}
+	}
+	req.body = body;
+	req.body_len = (size_t)len;
+	cc_server_handle(app, &req, &resp);
+	if (resp.status >= 500)
+		cc_warn("%s %s -> %d", req.method, req.path, resp.status);
+	else
+		cc_debug("%s %s -> %d", req.method, req.path, resp.status);
+answer:
+	write_resp(r, &resp);
+	FCGX_Finish_r(r);
+	after_response(app, &resp, last_maintain);
+	cc_req_cleanup(&req);
+	cc_resp_cleanup(&resp);
+	free(body);
+	free(path);
+}
+
+static int child_main(struct cc_config *cfg, int sock)
+{
+	struct cc_app app = { 0 };
+	struct cc_err err = { 0 };
+	FCGX_Request r;
+	double last_maintain = 0;
+	struct sigaction sa = { 0 };
+
+	sa.sa_handler = on_stop;      /* no SA_RESTART: accept() returns */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	app.cfg = cfg;
+	snprintf(app.version, sizeof(app.version), "%s", VERSION);
+	snprintf(app.templates_dir, sizeof(app.templates_dir), "%s/templates",
+		 CC_SOURCE_DIR);
+	{
+		char alt[CC_PATH_LEN + 16];
+		struct stat st;
+		snprintf(alt, sizeof(alt), "%s/templates", cfg->dir);
+		if (stat(alt, &st) == 0 && S_ISDIR(st.st_mode))
+			snprintf(app.templates_dir, sizeof(app.templates_dir), "%s", alt);
+	}
+	app.db = cc_db_connect(cfg, &err);
+	if (!app.db) {
+		cc_error("%s", err.msg);
+		return EXIT_DB;
+	}
+	if (cc_db_check_schema(app.db, &err) < 0) {
+		cc_error("%s", err.msg);
+		cc_db_free(app.db);
+		return EXIT_DB;
+	}
+	app.http = cc_http_new(cfg);
+	app.dispatcher = cc_dispatcher_new(cfg);
+	if (!app.http || !app.dispatcher || FCGX_InitRequest(&r, sock, 0)) {
+		cc_error("out of memory starting a pool process");
+		return EXIT_DB;
+	}
+	cc_info("pool process ready");
+	while (!stopping && FCGX_Accept_r(&r) >= 0)
+		serve_one(&app, &r, &last_maintain);
+	FCGX_Free(&r, 1);
+	cc_dispatcher_free(app.dispatcher);
+	cc_http_free(app.http);
+	cc_db_free(app.db);
+	cc_info("pool process exiting");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0, 0, 0, 0 },
+	};
+	static struct cc_config cfg;
+	struct cc_err err = { 0 };
+	char dir[CC_PATH_LEN], logfile[CC_PATH_LEN + 16];
+	const char *cdir = NULL;
+	pid_t children[MAX_CHILDREN] = { 0 };
+	int c, verbose = 0, sock;
+	struct sigaction sa = { 0 };
+
+	cc_log_init("crowd-server");
+	while ((c = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cdir = optarg; break;
+		case 'v': verbose = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("crowd-server %s\n", VERSION); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	cc_config_find_dir(cdir, dir);
+	if (cc_config_load(&cfg, dir, &err) < 0) {
+		fprintf(stderr, "crowd-server: %s\n", err.msg);
+		return EXIT_CONFIG;
+	}
+	cc_log_set_level(cfg.log_level);
+	mkdir(cfg.log_path, 0755);
+	snprintf(logfile, sizeof(logfile), "%s/server.log", cfg.log_path);
+	if (!verbose && cc_log_open(logfile) < 0)
+		fprintf(stderr, "crowd-server: cannot open %s: %s (logging to stderr)\n",
+			logfile, strerror(errno));
+	if (cc_http_global_init() < 0 || FCGX_Init()) {
+		cc_error("cannot initialise libcurl / libfcgi");
+		return EXIT_SOCKET;
+	}
+	unlink(cfg.server_socket);
+	sock = FCGX_OpenSocket(cfg.server_socket, 256);
+	if (sock < 0) {
+		cc_error("cannot listen on %s: %s", cfg.server_socket, strerror(errno));
+		fprintf(stderr, "crowd-server: cannot listen on %s\n", cfg.server_socket);
+		return EXIT_SOCKET;
+	}
+	chmod(cfg.server_socket, 0666);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	cc_info("crowd-server %s: %d processes on %s, config %s", VERSION,
+		cfg.server_workers, cfg.server_socket, cfg.dir);
+
+	int n = cfg.server_workers, failures = 0;
+	for (;;) {
+		for (int i = 0; i < n && !stopping; i++) {
+			if (children[i])
+				continue;
+			pid_t pid = fork();
+			if (pid == 0)
+				_exit(child_main(&cfg, sock));
+			if (pid < 0) {
+				cc_error("fork: %s", strerror(errno));
+				break;
+			}
+			children[i] = pid;
+		}
+		if (stopping)
+			break;
+		int status;
+		pid_t dead = wait(&status);
+		if (dead < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < n; i++)
+			if (children[i] == dead) {
+				children[i] = 0;
+				if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_DB) {
+					cc_error("pool process %d could not reach MySQL", (int)dead);
+					failures++;
+				} else {
+					cc_warn("pool process %d died (%s %d); restarting",
+						(int)dead, WIFSIGNALED(status) ? "signal" : "exit",
+						WIFSIGNALED(status) ? WTERMSIG(status) :
+						WEXITSTATUS(status));
+				}
+			}
+		if (failures >= n * 3) {
+			cc_error("giving up: the pool cannot reach the database");
+			fprintf(stderr, "crowd-server: cannot reach the database (see %s)\n",
+				logfile);
+			stopping = 1;
+			break;
+		}
+		if (failures)
+			sleep(1);
+	}
+	for (int i = 0; i < n; i++)
+		if (children[i])
+			kill(children[i], SIGTERM);
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	unlink(cfg.server_socket);
+	cc_info("crowd-server stopped");
+	return failures >= n * 3 ? EXIT_DB : 0;
+}

@@ -1,0 +1,22 @@
+/* render.h - Operations Center pages from templates/: the template's
+ * {{name}} placeholders are replaced by HTML-escaped values (escaping is
+ * the API's job, not the caller's: cgit html.c). */
+#ifndef CC_RENDER_H
+#define CC_RENDER_H
+
+#include <stddef.h>
+
+struct cc_render_var {
+	const char *name;
+	const char *value;     /* raw text; escaped on output */
+};
+
+/* cc_render_file - render path with vars into a new string (caller frees);
+ * NULL if the template cannot be read. Unknown placeholders render empty. */
+char *cc_render_file(const char *path, const struct cc_render_var *vars,
+		     size_t nvars, size_t *len);
+
+/* cc_html_escape_append - append s HTML-escaped (& < > " ') to buf. */
+int cc_html_escape_append(char **buf, size_t *len, size_t *cap, const char *s);
+
+#endif

@@ -1,0 +1,81 @@
+/* request.h - what a route handler sees and returns. Handlers never touch
+ * FastCGI: main.c fills a struct cc_req from the FastCGI parameters and
+ * stdin, and writes the struct cc_resp back, so tests can call
+ * cc_server_handle() with nothing but a method, path, query and body. */
+#ifndef CC_REQUEST_H
+#define CC_REQUEST_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include "callback.h"
+#include "config.h"
+#include "db.h"
+#include "dispatch.h"
+#include "form.h"
+#include "http.h"
+
+/* Per-process state shared by every request. */
+struct cc_app {
+	struct cc_config *cfg;
+	struct cc_db *db;
+	struct cc_http *http;
+	struct cc_dispatcher *dispatcher;
+	char templates_dir[CC_PATH_LEN];
+	char version[32];
+};
+
+struct cc_req {
+	const char *method;
+	const char *path;          /* without query, still percent-encoded */
+	const char *query;         /* may be "" */
+	const char *content_type;  /* may be "" */
+	const char *body;
+	size_t body_len;
+	const char *remote_addr;
+	const char *script_name;   /* prefix nginx mounted us under, or "" */
+	/* filled by cc_req_parse_body */
+	struct cc_form form;       /* form body, or query string for GET */
+	json_t *json;              /* JSON body object, or NULL */
+	/* path parameters, set by the router (percent-decoded) */
+	char param[512];
+};
+
+struct cc_resp {
+	int status;
+	const char *content_type;  /* static string */
+	char *body;                /* malloc'd, may be NULL */
+	size_t body_len;
+	int wake_dispatch;         /* run a dispatch pass after answering */
+	int deliver_callbacks;     /* deliver due callbacks after answering */
+};
+
+/* cc_req_parse_body - form (x-www-form-urlencoded, or the query string when
+ * there is no body) or JSON (application/json) into req. -1 with a 400
+ * error already set in resp when the body is malformed. */
+int cc_req_parse_body(struct cc_req *req, struct cc_resp *resp);
+
+/* cc_req_param - a request parameter as text: a form field, or a JSON
+ * body member (strings as is, other values as compact JSON text, which
+ * *owned then holds and the caller frees). NULL when absent. */
+const char *cc_req_param(const struct cc_req *req, const char *key, char **owned);
+int cc_req_has_param(const struct cc_req *req, const char *key);
+
+void cc_req_cleanup(struct cc_req *req);
+
+/* Responses. Each replaces any earlier body. */
+void cc_resp_json(struct cc_resp *resp, int status, json_t *value); /* steals */
+void cc_resp_json_text(struct cc_resp *resp, int status, char *text); /* steals */
+void cc_resp_error(struct cc_resp *resp, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void cc_resp_text(struct cc_resp *resp, int status, const char *ctype,
+		  const char *text, size_t len);
+void cc_resp_empty(struct cc_resp *resp, int status);
+void cc_resp_cleanup(struct cc_resp *resp);
+
+/* cc_parse_id - a positive decimal id (at most 18 digits); -1 otherwise. */
+long long cc_parse_id(const char *s);
+
+/* cc_status_text - reason phrase for a status code. */
+const char *cc_status_text(int status);
+
+#endif

@@ -1,0 +1,226 @@
+/* routes_admin.c - the Operations Center and admin JSON: GET /, /status,
+ * /worker/:pid@host, /heartbeat, /log, /actions, and the blacklist. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "action.h"
+#include "blacklist.h"
+#include "job.h"
+#include "log.h"
+#include "node_record.h"
+#include "render.h"
+#include "routes.h"
+#include "work_unit.h"
+
+#define LOG_TAIL_LINES 100
+#define LOG_TAIL_BYTES (256 * 1024)
+
+static void internal(struct cc_resp *resp, const char *what, const struct cc_err *err)
+{
+	cc_error("%s: %s", what, err->msg);
+	cc_resp_error(resp, 500, "%s failed (see the server log)", what);
+}
+
+void cc_route_index(struct cc_app *app, struct cc_req *req, struct cc_resp *resp)
+{
+	struct cc_err err = { 0 };
+	long long jobs = 0, units = 0;
+	char path[CC_PATH_LEN + 64], jc[32], uc[32];
+	char *html;
+	size_t len;
+
+	if (cc_job_count_incomplete(app->db, &jobs, &err) < 0 ||
+	    cc_work_unit_count_incomplete(app->db, &units, &err) < 0) {
+		internal(resp, "counting jobs", &err);
+		return;
+	}
+	snprintf(jc, sizeof(jc), "%lld", jobs);
+	snprintf(uc, sizeof(uc), "%lld", units);
+	struct cc_render_var vars[] = {
+		{ "job_count", jc }, { "work_unit_count", uc },
+		{ "prefix", req->script_name ? req->script_name : "" },
+		{ "version", app->version },
+	};
+	snprintf(path, sizeof(path), "%s/operations_center.html", app->templates_dir);
+	html = cc_render_file(path, vars, sizeof(vars) / sizeof(vars[0]), &len);
+	if (!html) {
+		cc_error("cannot render %s", path);
+		cc_resp_error(resp, 500, "the Operations Center template is missing");
+		return;
+	}
+	cc_resp_text(resp, 200, "text/html;charset=utf-8", html, len);
+	free(html);
+}
+
+void cc_route_status(struct cc_app *app, struct cc_req *req, struct cc_resp *resp)
+{
+	struct cc_err err = { 0 };
+	long long jobs = 0, units = 0;
+	json_t *nodes;
+
+	(void)req;
+	nodes = cc_node_status_json(app->db, &err);
+	if (!nodes || cc_job_count_incomplete(app->db, &jobs, &err) < 0 ||
+	    cc_work_unit_count_incomplete(app->db, &units, &err) < 0) {
+		json_decref(nodes);
+		internal(resp, "status", &err);
+		return;
+	}
+	cc_resp_json(resp, 200, json_pack("{s:o, s:I, s:I}", "nodes", nodes,
+					  "job_count", (json_int_t)jobs,
+					  "work_unit_count", (json_int_t)units));
+}
+
+void cc_route_worker(struct cc_app *app, struct cc_req *req, struct cc_resp *resp)
+{
+	struct cc_err err = { 0 };
+	char *at = strchr(req->param, '@');
+	char *text = NULL;
+	long long pid;
+	int port, found;
+
+	if (!at) {
+		cc_resp_error(resp, 400, "worker must be PID@HOST:PORT");
+		return;
+	}
+	*at = '\0';
+	pid = cc_parse_id(req->param);
+	if (pid < 0 || !cc_node_host_valid(at + 1, &port)) {
+		cc_resp_error(resp, 400, "worker must be PID@HOST:PORT");
+		return;
+	}
+	found = cc_work_unit_json_by_worker(app->db, pid, at + 1, &text, &err);
+	if (found < 0)
+		internal(resp, "worker lookup", &err);
+	else if (!found)
+		cc_resp_error(resp, 404, "no unit is running as worker %lld@%s", pid, at + 1);
+	else
+		cc_resp_json_text(resp, 200, text);
+}
+
+void cc_route_heartbeat(struct cc_app *app, struct cc_req *req, struct cc_resp *resp)
+{
+	(void)app;
+	(void)req;
+	cc_resp_text(resp, 200, "text/html;charset=utf-8", "buh-bump", 8);
+}
+
+void cc_route_log(struct cc_app *app, struct cc_req *req, struct cc_resp *resp)
+{
+	char path[CC_PATH_LEN + 32];
+	char *buf = NULL, *start;
+	off_t size;
+	ssize_t n;
+	int fd, lines = 0;
+
+	(void)req;
+	snprintf(path, sizeof(path), "%s/server.log", app->cfg->log_path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		cc_resp_text(resp, 200, "text/plain;charset=utf-8", "", 0);
+		return;
+	}
+	size = lseek(fd, 0, SEEK_END);
+	if (size > LOG_TAIL_BYTES)
+		lseek(fd, size - LOG_TAIL_BYTES, SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	buf = malloc(LOG_TAIL_BYTES + 1);
+	n = buf ? read(fd, buf, LOG_TAIL_BYTES) : -1;
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		cc_resp_error(resp, 500, "cannot read the server log");
+		return;
+	}
+	buf[n] = '\0';
+	start = buf + n;
+	if (start > buf && start[-1] == '\n')
+		start--;
+	while (start > buf) {
+		if (start[-1] == '\n' && ++lines == LOG_TAIL_LINES)
+			break;
+		start--;
+	}
+	cc_resp_text(resp, 200, "text/plain;charset=utf-8", start,
+		     (size_t)(buf + n - start));
+	free(buf);
+}
+
+void cc_route_actions(struct cc_app *app, struct cc_req *req, struct cc_resp *resp)
+{
+	struct cc_err err = { 0 };
+	char *list = cc_action_list(app->cfg, 0, &err);
+	json_t *arr = json_array();
+	char *p, *save = NULL;
+
+	(void)req;
+	if (!list || !arr) {
+		free(list);
+		json_decref(arr);
+		internal(resp, "listing actions", &err);
+		return;
+	}
+	for (p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		json_t *o = json_pack("{s:s, s:b, s:b}", "name", p,
+			"split", cc_action_has_stage(app->cfg, p, CC_STAGE_SPLIT),
+			"merge", cc_action_has_stage(app->cfg, p, CC_STAGE_MERGE));
+		json_array_append_new(arr, o);
+	}
+	free(list);
+	cc_resp_json(resp, 200, arr);
+}
+
+void cc_route_blacklist_list(struct cc_app *app, struct cc_req *req,
+			     struct cc_resp *resp)
+{
+	struct cc_err err = { 0 };
+	json_t *arr = cc_blacklist_list(app->db, &err);
+
+	(void)req;
+	if (!arr)
+		internal(resp, "listing the blacklist", &err);
+	else
+		cc_resp_json(resp, 200, arr);
+}
+
+void cc_route_blacklist_add(struct cc_app *app, struct cc_req *req,
+			    struct cc_resp *resp)
+{
+	struct cc_err err = { 0 };
+	char *owned = NULL;
+	const char *action = cc_req_param(req, "action", &owned);
+	json_t *rec;
+
+	if (!action) {
+		cc_resp_error(resp, 400, "missing parameter 'action'");
+		return;
+	}
+	rec = cc_blacklist_add(app->db, action, &err);
+	free(owned);
+	if (rec)
+		cc_resp_json(resp, 200, rec);
+	else if (err.code == 400 || err.code == 409)
+		cc_resp_error(resp, err.code, "%s", err.msg);
+	else
+		internal(resp, "blacklisting", &err);
+}
+
+void cc_route_blacklist_remove(struct cc_app *app, struct cc_req *req,
+			       struct cc_resp *resp)
+{
+	struct cc_err err = { 0 };
+	json_t *rec = NULL;
+	int k = cc_blacklist_remove(app->db, req->param, &rec, &err);
+
+	if (k < 0) {
+		internal(resp, "removing from the blacklist", &err);
+	} else if (!k) {
+		cc_resp_error(resp, 404, "action '%.80s' is not blacklisted", req->param);
+	} else {
+		cc_resp_json(resp, 200, rec);
+		resp->wake_dispatch = 1;     /* its units may go out now */
+	}
+}

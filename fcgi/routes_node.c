@@ -1,0 +1,163 @@
+/* routes_node.c - the internal API nodes and workers call:
+ * PUT /node/:host (check-in), DELETE /node/:host (check-out),
+ * PUT /work/:id (a unit's result). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+#include "node_record.h"
+#include "routes.h"
+#include "work_unit.h"
+
+static int parse_bool(const char *s, int *out)
+{
+	if (!s || !strcmp(s, "false") || !strcmp(s, "0") || !*s) {
+		*out = 0;
+		return 0;
+	}
+	if (!strcmp(s, "true") || !strcmp(s, "1")) {
+		*out = 1;
+		return 0;
+	}
+	return -1;
+}
+
+void cc_route_node_check_in(struct cc_app *app, struct cc_req *req,
+			    struct cc_resp *resp)
+{
+	struct cc_err err = { 0 };
+	struct cc_node_checkin in = { 0 };
+	char *o1 = NULL, *o2 = NULL, *o3 = NULL, *o4 = NULL, *o5 = NULL;
+	const char *busy = cc_req_param(req, "busy", &o1);
+	const char *mw = cc_req_param(req, "max_workers", &o2);
+	unsigned long long released = 0;
+	char *end;
+
+	in.host = req->param;
+	in.ip_address = req->remote_addr ? req->remote_addr : "";
+	in.tag = cc_req_param(req, "tag", &o3);
+	in.enabled_actions = cc_req_param(req, "enabled_actions", &o4);
+	in.instance = cc_req_param(req, "instance", &o5);
+	if (in.tag && !*in.tag)
+		in.tag = NULL;
+	if (in.instance && !*in.instance)
+		in.instance = NULL;
+	if (!in.enabled_actions)
+		in.enabled_actions = "";
+	if (parse_bool(busy, &in.busy) < 0) {
+		cc_resp_error(resp, 400, "busy must be true or false");
+		goto out;
+	}
+	in.max_workers = -1;
+	if (mw && *mw) {
+		long v = strtol(mw, &end, 10);
+		if (*end || v < 0 || v > 100000) {
+			cc_resp_error(resp, 400, "max_workers must be a whole number from 0 "
+				      "to 100000");
+			goto out;
+		}
+		in.max_workers = (int)v;
+	}
+	if (cc_node_check_in(app->db, &in, &released, &err) < 0) {
+		if (err.code == 400) {
+			cc_resp_error(resp, 400, "%s", err.msg);
+		} else {
+			cc_error("node %s check-in: %s", in.host, err.msg);
+			cc_resp_error(resp, 500, "check-in failed (see the server log)");
+		}
+		goto out;
+	}
+	cc_resp_empty(resp, 204);
+	resp->wake_dispatch = 1;
+out:
+	free(o1);
+	free(o2);
+	free(o3);
+	free(o4);
+	free(o5);
+}
+
+void cc_route_node_check_out(struct cc_app *app, struct cc_req *req,
+			     struct cc_resp *resp)
+{
+	struct cc_err err = { 0 };
+	int port;
+
+	if (!cc_node_host_valid(req->param, &port)) {
+		cc_resp_error(resp, 400, "node must be HOST:PORT");
+		return;
+	}
+	if (cc_node_check_out(app->db, req->param, &err) < 0) {
+		cc_error("node %s check-out: %s", req->param, err.msg);
+		cc_resp_error(resp, 500, "check-out failed (see the server log)");
+		return;
+	}
+	cc_resp_empty(resp, 204);
+	resp->wake_dispatch = 1;
+}
+
+void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
+			  struct cc_resp *resp)
+{
+	struct cc_err err = { 0 };
+	struct cc_finish f;
+	char *o1 = NULL, *o2 = NULL, *o3 = NULL, *o4 = NULL;
+	const char *status = cc_req_param(req, "status", &o1);
+	const char *output = cc_req_param(req, "output", &o2);
+	const char *pid_s = cc_req_param(req, "pid", &o3);
+	const char *time_s = cc_req_param(req, "time", &o4);
+	long long id = cc_parse_id(req->param), pid = 0;
+	double t = 0;
+	char *end;
+
+	if (id < 0) {
+		cc_resp_error(resp, 400, "work unit id must be a positive integer");
+		goto out;
+	}
+	if (!status || (strcmp(status, "succeeded") && strcmp(status, "failed"))) {
+		cc_resp_error(resp, 400, "status must be succeeded or failed");
+		goto out;
+	}
+	if (!output) {
+		cc_resp_error(resp, 400, "missing parameter 'output' (JSON text "
+			      "{\"output\": VALUE})");
+		goto out;
+	}
+	if (pid_s && *pid_s) {
+		pid = cc_parse_id(pid_s);
+		if (pid < 0) {
+			cc_resp_error(resp, 400, "pid must be a positive integer");
+			goto out;
+		}
+	}
+	if (time_s && *time_s) {
+		t = strtod(time_s, &end);
+		if (*end || !isfinite(t) || t < 0) {
+			cc_resp_error(resp, 400, "time must be a number of seconds");
+			goto out;
+		}
+	}
+	if (cc_work_unit_finish(app->db, app->cfg, id, pid, !strcmp(status, "succeeded"),
+				output, t, &f, &err) < 0) {
+		if (err.code == 400) {
+			cc_resp_error(resp, 400, "%s", err.msg);
+		} else {
+			cc_error("unit %lld: recording the result: %s", id, err.msg);
+			cc_resp_error(resp, 500, "could not record the result (see the "
+				      "server log)");
+		}
+		goto out;
+	}
+	if (f.outcome == CC_FINISH_NOT_FOUND) {
+		cc_resp_error(resp, 404, "no work unit %lld", id);
+		goto out;
+	}
+	cc_resp_empty(resp, 204);
+	resp->wake_dispatch = 1;
+	resp->deliver_callbacks = f.callback_due;
+out:
+	free(o1);
+	free(o2);
+	free(o3);
+	free(o4);
+}
