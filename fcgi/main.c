@@ -93,13 +93,19 @@ static char *read_body(FCGX_Request *r, size_t len)
 
 static void write_resp(FCGX_Request *r, const struct cc_resp *resp)
 {
-	FCGX_FPrintF(r->out, "Status: %d %s\r\n", resp->status,
-		     cc_status_text(resp->status));
-	if (resp->content_type)
-		FCGX_FPrintF(r->out, "Content-Type: %s\r\n", resp->content_type);
-	FCGX_FPrintF(r->out, "X-Content-Type-Options: nosniff\r\n"
+	char head[512];
+	int n;
+
+	/* libfcgi's FCGX_FPrintF has its own printf without %zu: format here. */
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s%s%s"
+		     "X-Content-Type-Options: nosniff\r\n"
 		     "Cache-Control: no-store\r\n"
-		     "Content-Length: %zu\r\n\r\n", resp->body_len);
+		     "Content-Length: %zu\r\n\r\n", resp->status,
+		     cc_status_text(resp->status),
+		     resp->content_type ? "Content-Type: " : "",
+		     resp->content_type ? resp->content_type : "",
+		     resp->content_type ? "\r\n" : "", resp->body_len);
+	FCGX_PutStr(head, n, r->out);
 	if (resp->body_len)
 		FCGX_PutStr(resp->body, (int)resp->body_len, r->out);
 }

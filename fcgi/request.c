@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "job.h"
 #include "request.h"
 
 static int is_type(const char *ctype, const char *want)
@@ -100,7 +101,7 @@ void cc_resp_json_text(struct cc_resp *resp, int status, char *text)
 
 void cc_resp_json(struct cc_resp *resp, int status, json_t *value)
 {
-	char *text = value ? json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	char *text = value ? json_dumps(value, CC_JSON_FLAGS | JSON_ENCODE_ANY) : NULL;
 
 	json_decref(value);
 	cc_resp_json_text(resp, status, text);

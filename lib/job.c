@@ -257,7 +257,8 @@ json_t *cc_job_to_json(const struct cc_job *job)
 				json_integer(cc_job_percent_complete(job))) ||
 	    json_object_set_new(o, "work_units", json_integer(job->unit_count)) ||
 	    json_object_set_new(o, "time_taken",
-				json_real(complete && job->time >= 0 ? job->time : job->age)))
+				json_real(round((complete && job->time >= 0 ?
+						 job->time : job->age) * 1e6) / 1e6)))
 		goto fail;
 	if (complete) {
 		json_t *outs = job->outputs ? json_loads(job->outputs, 0, NULL) : NULL;
@@ -283,7 +284,7 @@ int cc_job_json_text(struct cc_db *db, long long id, char **out,
 	if (found <= 0)
 		return found;
 	o = cc_job_to_json(&job);
-	*out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	*out = o ? json_dumps(o, CC_JSON_FLAGS) : NULL;
 	json_decref(o);
 	cc_job_cleanup(&job);
 	if (!*out)

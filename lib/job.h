@@ -12,6 +12,10 @@
 
 #define CC_JOB_MAX_INPUTS 1000000
 
+/* Flags for every JSON text we emit: compact, and reals with 15
+ * significant digits (0.0548, not 0.054800000000000001). */
+#define CC_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
 struct cc_job {
 	long long id;
 	int status;
