@@ -25,11 +25,15 @@
 
 enum { EXIT_USAGE = 1, EXIT_CONFIG = 2, EXIT_SOCKET = 3, EXIT_DB = 4 };
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, in_request, is_child;
 
+/* libfcgi retries accept() on EINTR, so an idle child leaves at once; a
+ * busy one finishes its request first. */
 static void on_stop(int sig)
 {
 	(void)sig;
+	if (is_child && !in_request)
+		_exit(0);
 	stopping = 1;
 }
 
@@ -208,8 +212,12 @@ static int child_main(struct cc_config *cfg, int sock)
 		return EXIT_DB;
 	}
 	cc_info("pool process ready");
-	while (!stopping && FCGX_Accept_r(&r) >= 0)
+	is_child = 1;
+	while (!stopping && FCGX_Accept_r(&r) >= 0) {
+		in_request = 1;
 		serve_one(&app, &r, &last_maintain);
+		in_request = 0;
+	}
 	FCGX_Free(&r, 1);
 	cc_dispatcher_free(app.dispatcher);
 	cc_http_free(app.http);

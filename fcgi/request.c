@@ -40,6 +40,14 @@ int cc_req_parse_body(struct cc_req *req, struct cc_resp *resp)
 			cc_resp_error(resp, 400, "malformed form body (bad %%-escape)");
 			return -1;
 		}
+		/* A %00 would silently cut a value short in C strings. */
+		for (size_t i = 0; i < req->form.n; i++)
+			if (req->form.fields[i].value &&
+			    strlen(req->form.fields[i].value) != req->form.fields[i].value_len) {
+				cc_resp_error(resp, 400, "form field '%.64s' contains a NUL byte",
+					      req->form.fields[i].key);
+				return -1;
+			}
 		return 0;
 	}
 	if (req->query && *req->query &&

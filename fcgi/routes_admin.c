@@ -213,8 +213,13 @@ void cc_route_blacklist_remove(struct cc_app *app, struct cc_req *req,
 {
 	struct cc_err err = { 0 };
 	json_t *rec = NULL;
-	int k = cc_blacklist_remove(app->db, req->param, &rec, &err);
+	int k;
 
+	if (!cc_action_name_valid(req->param)) {
+		cc_resp_error(resp, 400, "action names are snake_case: [a-z0-9_]+");
+		return;
+	}
+	k = cc_blacklist_remove(app->db, req->param, &rec, &err);
 	if (k < 0) {
 		internal(resp, "removing from the blacklist", &err);
 	} else if (!k) {

@@ -1,0 +1,94 @@
+/* crowd-save FILE - store FILE in the asset store for the running unit and
+ * print its URL. Run by actions: the worker sets CROWD_CONFIG,
+ * CROWD_ACTION, CROWD_JOB_ID and CROWD_WORK_UNIT_ID in their environment
+ * (outside a unit, set them by hand, or use -c for the config folder). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+#include "store.h"
+
+enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: crowd-save [-c CONFDIR] FILE\n"
+		"Stores FILE as ACTION/job_ID/unit_ID/NAME in the asset store of the\n"
+		"config folder and prints its URL. Reads CROWD_CONFIG (else -c, else\n"
+		"$CLOUD_CROWD_CONFIG), CROWD_ACTION, CROWD_JOB_ID and\n"
+		"CROWD_WORK_UNIT_ID from the environment, as the worker sets them.\n");
+}
+
+static int env_id(const char *name, long long *out)
+{
+	const char *v = getenv(name);
+	char *end;
+
+	if (!v || !*v) {
+		fprintf(stderr, "crowd-save: %s is not set (run me from an action)\n",
+			name);
+		return -1;
+	}
+	errno = 0;
+	*out = strtoll(v, &end, 10);
+	if (errno || *end || *out <= 0) {
+		fprintf(stderr, "crowd-save: %s='%s' is not a positive number\n",
+			name, v);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cc_config cfg;
+	struct cc_err err = { 0 };
+	const char *confdir = getenv("CROWD_CONFIG"), *action, *file = NULL;
+	char dir[CC_PATH_LEN], url[8192];
+	long long job_id, unit_id;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "-c") && i + 1 < argc) {
+			if (!confdir || !*confdir)
+				confdir = argv[i + 1];
+			i++;
+		} else if (!file && (argv[i][0] != '-' || !strcmp(argv[i], "--"))) {
+			if (!strcmp(argv[i], "--") && ++i >= argc)
+				break;
+			file = argv[i];
+		} else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!file) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	action = getenv("CROWD_ACTION");
+	if (!action || !*action) {
+		fprintf(stderr, "crowd-save: CROWD_ACTION is not set (run me from "
+			"an action)\n");
+		return EXIT_USAGE;
+	}
+	if (env_id("CROWD_JOB_ID", &job_id) < 0 ||
+	    env_id("CROWD_WORK_UNIT_ID", &unit_id) < 0)
+		return EXIT_USAGE;
+	cc_config_find_dir(confdir, dir);
+	if (cc_config_load(&cfg, dir, &err) < 0) {
+		fprintf(stderr, "crowd-save: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	if (cc_store_save(&cfg, action, job_id, unit_id, file, url, sizeof(url),
+			  &err) < 0) {
+		fprintf(stderr, "crowd-save: %s\n", err.msg);
+		return EXIT_FAIL;
+	}
+	printf("%s\n", url);
+	return fflush(stdout) == 0 ? 0 : EXIT_FAIL;
+}

@@ -1,0 +1,214 @@
+# tests/integration/lib.sh - sourced by tests/integration/tNNNN-*.sh.
+# TAP output ("ok N - ...", "not ok N - ...", "# ..." notes, a "1..N"
+# plan from done_testing), private stacks (stack_up), and helpers for HTTP
+# and SQL against the current stack.
+#
+#   stack_up [start.sh options]   fresh stack in a mktemp folder; its env is
+#                                 sourced (CROWD_URL, MYSQL_SOCKET, ...).
+#                                 Stopped at exit; the folder is removed
+#                                 unless a test failed (then its log tails
+#                                 are shown and it is kept).
+#   stack_down                    stop the current stack now
+#   stack_use DIR                 make an earlier stack the current one
+#   ok DESC / not_ok DESC         a passing / failing test
+#   skip DESC REASON              a skipped test ("ok N - DESC # SKIP REASON")
+#   check DESC CMD...             ok if CMD succeeds, else not ok
+#   is ACTUAL EXPECTED DESC       string equality
+#   like ACTUAL REGEX DESC        bash regex match
+#   diag TEXT...                  a "# " note
+#   http METHOD PATH [curl args]  sets STATUS, BODY, CTYPE; PATH may be a
+#                                 whole URL (e.g. a node's); basic auth is
+#                                 added when the stack has it on
+#   form_post PATH k=v ...        POST urlencoded form (values encoded)
+#   json_post PATH JSON           POST application/json
+#   sql QUERY                     mariadb -N -B on the stack's cloud_crowd
+#   wait_until TIMEOUT_S CMD...   poll CMD every 0.1 s; false on timeout
+#   done_testing                  print the plan; exit 1 if any failed
+# shellcheck shell=bash
+
+set -uo pipefail
+
+TEST_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$TEST_LIB_DIR/../.." && pwd)
+VARIANT=${VARIANT:-release}
+export REPO VARIANT
+TEST_NAME=$(basename "$0" .sh)
+
+_tap_n=0
+_tap_failed=0
+_tap_done=0
+_stacks=()
+_kept=0
+
+diag() {
+	local line
+	while IFS= read -r line; do printf '# %s\n' "$line"; done <<<"$*"
+}
+
+ok() {
+	_tap_n=$((_tap_n + 1))
+	printf 'ok %d - %s\n' "$_tap_n" "$*"
+}
+
+not_ok() {
+	_tap_n=$((_tap_n + 1))
+	_tap_failed=$((_tap_failed + 1))
+	printf 'not ok %d - %s\n' "$_tap_n" "$*"
+}
+
+skip() {
+	_tap_n=$((_tap_n + 1))
+	printf 'ok %d - %s # SKIP %s\n' "$_tap_n" "$1" "${2:-}"
+}
+
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; diag "  command failed: $*"; fi
+}
+
+is() {
+	if [[ $1 == "$2" ]]; then
+		ok "$3"
+	else
+		not_ok "$3"
+		diag "       got: '$1'
+  expected: '$2'"
+	fi
+}
+
+like() {
+	if [[ $1 =~ $2 ]]; then
+		ok "$3"
+	else
+		not_ok "$3"
+		diag "       got: '$1'
+  not like: /$2/"
+	fi
+}
+
+# wait_until TIMEOUT_S CMD...: true as soon as CMD succeeds.
+wait_until() {
+	local timeout=$1 deadline
+	shift
+	deadline=$(($(date +%s%N) + timeout * 1000000000))
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		(($(date +%s%N) < deadline)) || return 1
+		sleep 0.1
+	done
+}
+
+# ---- HTTP ------------------------------------------------------------------
+# shellcheck disable=SC2034 # STATUS, BODY, CTYPE are for the test scripts
+STATUS=""
+BODY=""
+CTYPE=""
+http() {
+	local method=$1 path=$2 url out hdr
+	shift 2
+	case $path in
+	http://* | https://*) url=$path ;;
+	*) url=${CROWD_URL:?no stack: call stack_up first}$path ;;
+	esac
+	local auth=()
+	[[ ${CROWD_AUTH:-no} == yes ]] && auth=(-u "$CROWD_LOGIN:$CROWD_PASSWORD")
+	local verb=(-X "$method")
+	[[ $method == HEAD ]] && verb=(-I)
+	out=$(mktemp "${TMPDIR:-/tmp}/crowd-http.XXXXXX")
+	hdr=$(curl -sS --max-time "${HTTP_TIMEOUT:-30}" "${verb[@]}" "${auth[@]}" \
+		-o "$out" -w '%{http_code} %{content_type}' "$@" "$url" 2>&1) || true
+	STATUS=${hdr%% *}
+	CTYPE=${hdr#* }
+	# shellcheck disable=SC2034
+	[[ $STATUS =~ ^[0-9]{3}$ ]] || { CTYPE=""; STATUS=000; }
+	# shellcheck disable=SC2034
+	BODY=$(cat "$out")
+	rm -f -- "$out"
+}
+
+# form_post PATH k=v ...: urlencoded form, every value encoded.
+form_post() {
+	local path=$1 kv args=()
+	shift
+	for kv in "$@"; do args+=(--data-urlencode "$kv"); done
+	((${#args[@]})) || args=(--data "")
+	http POST "$path" "${args[@]}"
+}
+
+# json_post PATH JSON
+json_post() {
+	http POST "$1" -H 'Content-Type: application/json' --data-binary "$2"
+}
+
+# sql QUERY: rows, tab-separated, no header.
+sql() {
+	mariadb --no-defaults --socket="${MYSQL_SOCKET:?no stack}" --user=root \
+		-N -B cloud_crowd -e "$1"
+}
+
+# ---- stacks ----------------------------------------------------------------
+stack_use() {
+	# shellcheck source=/dev/null
+	. "$1/env"
+}
+
+stack_up() {
+	local dir t0
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/crowd-$TEST_NAME.XXXXXX") || {
+		not_ok "stack starts (mktemp failed)"
+		done_testing
+	}
+	_stacks+=("$dir")
+	mkdir -p "$dir/log"
+	t0=$SECONDS
+	if "$REPO/stack/start.sh" "$dir" --variant "$VARIANT" "$@" >"$dir/log/start.out" 2>&1; then
+		stack_use "$dir"
+		diag "stack up in $((SECONDS - t0)) s: $dir ($CROWD_URL)"
+		grep -E 'WARNING: .*missing' "$dir/log/start.out" | sed 's/^/# /'
+		return 0
+	fi
+	not_ok "stack starts: stack/start.sh $dir $*"
+	sed 's/^/#   /' "$dir/log/start.out"
+	done_testing
+}
+
+stack_down() {
+	[[ -n ${STACK_DIR:-} ]] || return 0
+	"$REPO/stack/stop.sh" "$STACK_DIR" >>"$STACK_DIR/log/stop.out" 2>&1
+}
+
+_stack_cleanup() {
+	local rc=$? dir f
+	((${#_stacks[@]})) || return 0
+	local failed=$((_tap_failed > 0 || rc != 0 || !_tap_done))
+	for dir in "${_stacks[@]}"; do
+		[[ -d $dir ]] || continue
+		mkdir -p "$dir/log"
+		"$REPO/stack/stop.sh" "$dir" >>"$dir/log/stop.out" 2>&1 ||
+			printf '# stack/stop.sh %s failed\n' "$dir"
+		if ((failed)); then
+			printf '# kept %s; last lines of its logs:\n' "$dir"
+			for f in "$dir"/log/*; do
+				[[ -s $f ]] || continue
+				printf '# --- %s\n' "$f"
+				tail -n 12 -- "$f" | cut -c 1-300 | sed 's/^/#   /'
+			done
+		else
+			rm -rf -- "$dir"
+		fi
+	done
+}
+trap _stack_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+done_testing() {
+	_tap_done=1
+	printf '1..%d\n' "$_tap_n"
+	if ((_tap_failed)); then
+		printf '# %d of %d failed\n' "$_tap_failed" "$_tap_n"
+		exit 1
+	fi
+	exit 0
+}
