@@ -47,12 +47,14 @@ BINS += $(TOOL_SRCS:nodeagent/tools/%.c=$(B)/bin/%)
 ACTION_SRCS := $(wildcard actions/*/*.c)
 ACTION_BINS := $(patsubst %.c,$(B)/%,$(ACTION_SRCS))
 
+TEST_TOOL_SRCS := $(wildcard tests/tools/*.c)
+TEST_TOOLS := $(TEST_TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all deps test unit asan demo stop bench lint clean check-env
-all: $(BINS) $(ACTION_BINS) $(UNIT_BINS)
+all: $(BINS) $(ACTION_BINS) $(UNIT_BINS) $(TEST_TOOLS)
 
 deps:
 	@stack/deps.sh
@@ -83,6 +85,9 @@ $(B)/bin/%: $(B)/nodeagent/tools/%.o $(LIBCROWD)
 $(ACTION_BINS): $(B)/actions/%: actions/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+$(B)/tests/tools/%: $(B)/tests/tools/%.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBCROWD)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka

@@ -92,7 +92,8 @@ char *cc_action_list(const struct cc_config *cfg, int skip_disabled,
 		total += strlen(names[n]) + 1;
 		n++;
 	}
-	qsort(names, n, sizeof(*names), cmp);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp);
 	out = malloc(total);
 	if (!out)
 		goto out;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,7 +167,7 @@ static int set_value(struct cc_config *cfg, const struct key *k,
 	case K_DBL:
 		errno = 0;
 		d = strtod(v, &end);
-		if (errno || end == v || *end || d < k->min || d > k->max)
+		if (errno || end == v || *end || isnan(d) || d < k->min || d > k->max)
 			return cc_err_set(err, 0, "%s: %s: '%s' is not a number "
 					  "from %g to %g", where, k->name, v, k->min, k->max);
 		*(double *)(void *)p = d;
@@ -212,8 +213,8 @@ struct parse_state {
 	const char *name;
 	int line;
 	int failed;
-	/* string reader */
-	const char *text;
+	const char *text;        /* FILE * or the string being read */
+	int key_line[NKEYS];     /* where each key was set, for validate() */
 };
 
 static int on_key(void *user, const char *section, const char *name,
@@ -232,6 +233,7 @@ static int on_key(void *user, const char *section, const char *name,
 			st->failed = 1;
 			return 0;
 		}
+		st->key_line[i] = st->line;
 		return 1;
 	}
 	cc_err_set(st->err, 0, "%s: %s%s%s: unknown key", where,
@@ -240,14 +242,45 @@ static int on_key(void *user, const char *section, const char *name,
 	return 0;
 }
 
+/* Both readers hand inih one line at a time. They count lines, strip
+ * leading blanks (so an indented key is a key, not inih's continuation of
+ * the previous value) and refuse a line longer than inih's buffer (Debian
+ * builds it with 200 bytes and no realloc: the rest would be read as a
+ * line of its own). */
+static char *take_line(struct parse_state *st, char *buf, int n, char *r,
+		       int at_end)
+{
+	size_t len, skip = 0;
+
+	if (!r)
+		return NULL;
+	st->line++;
+	len = strlen(buf);
+	if (len == (size_t)n - 1 && buf[len - 1] != '\n' && !at_end) {
+		cc_err_set(st->err, 0, "%s:%d: line longer than %d characters",
+			   st->name, st->line, n - 2);
+		st->failed = 1;
+		return NULL;
+	}
+	while (buf[skip] == ' ' || buf[skip] == '\t')
+		skip++;
+	memmove(buf, buf + skip, len - skip + 1);
+	return buf;
+}
+
 static char *file_reader(char *buf, int n, void *stream)
 {
 	struct parse_state *st = stream;
-	char *r = fgets(buf, n, (FILE *)(void *)st->text);
+	FILE *f = (FILE *)(void *)st->text;
+	char *r = st->failed ? NULL : fgets(buf, n, f);
+	int c;
 
-	if (r)
-		st->line++;
-	return r;
+	if (!r)
+		return NULL;
+	c = getc(f);
+	if (c != EOF)
+		ungetc(c, f);
+	return take_line(st, buf, n, r, c == EOF);
 }
 
 static char *string_reader(char *buf, int n, void *stream)
@@ -256,7 +289,7 @@ static char *string_reader(char *buf, int n, void *stream)
 	const char *nl;
 	size_t len;
 
-	if (!*st->text)
+	if (st->failed || !*st->text)
 		return NULL;
 	nl = strchr(st->text, '\n');
 	len = nl ? (size_t)(nl - st->text) + 1 : strlen(st->text);
@@ -265,36 +298,54 @@ static char *string_reader(char *buf, int n, void *stream)
 	memcpy(buf, st->text, len);
 	buf[len] = '\0';
 	st->text += len;
-	st->line++;
-	return buf;
+	return take_line(st, buf, n, buf, !*st->text);
 }
 
-static int validate(struct cc_config *cfg, const char *name, struct cc_err *err)
+/* "file:line" of where key was set, or just "file" for a default. */
+static const char *where_key(const struct parse_state *st, const char *key,
+			     char *out, size_t n)
 {
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!strcmp(keys[i].name, key) && st->key_line[i]) {
+			snprintf(out, n, "%s:%d", st->name, st->key_line[i]);
+			return out;
+		}
+	snprintf(out, n, "%s", st->name);
+	return out;
+}
+
+static int validate(struct cc_config *cfg, const struct parse_state *st,
+		    struct cc_err *err)
+{
+	char w[CC_PATH_LEN + 32];
+
 	if (strcmp(cfg->storage, "filesystem") && strcmp(cfg->storage, "s3"))
 		return cc_err_set(err, 0, "%s: storage: '%s' is not filesystem or s3",
-				  name, cfg->storage);
+				  where_key(st, "storage", w, sizeof(w)), cfg->storage);
 	if (!strcmp(cfg->storage, "s3") && !*cfg->s3_bucket)
 		return cc_err_set(err, 0, "%s: s3_bucket: required when storage = s3",
-				  name);
+				  where_key(st, "storage", w, sizeof(w)));
 	if (cfg->http_authentication && (!*cfg->login || !*cfg->password))
-		return cc_err_set(err, 0, "%s: login: login and password are required "
-				  "when http_authentication is on", name);
+		return cc_err_set(err, 0, "%s: http_authentication: login and password "
+				  "are required when it is on",
+				  where_key(st, "http_authentication", w, sizeof(w)));
 	if (strncmp(cfg->central_server, "http://", 7) &&
 	    strncmp(cfg->central_server, "https://", 8))
 		return cc_err_set(err, 0, "%s: central_server: '%s' is not an http(s) URL",
-				  name, cfg->central_server);
+				  where_key(st, "central_server", w, sizeof(w)),
+				  cfg->central_server);
 	if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
 	    strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error"))
 		return cc_err_set(err, 0, "%s: log_level: '%s' is not debug, info, "
-				  "warn or error", name, cfg->log_level);
+				  "warn or error", where_key(st, "log_level", w, sizeof(w)),
+				  cfg->log_level);
 	return 0;
 }
 
 static int load(struct cc_config *cfg, const char *dir, FILE *f,
 		const char *text, const char *name, struct cc_err *err)
 {
-	struct parse_state st = { cfg, err, name, 0, 0, NULL };
+	struct parse_state st = { .cfg = cfg, .err = err, .name = name };
 	int rc;
 
 	cc_config_defaults(cfg, dir);
@@ -312,7 +363,7 @@ static int load(struct cc_config *cfg, const char *dir, FILE *f,
 				  "or [section])", name, rc);
 	if (rc < 0)
 		return cc_err_set(err, 0, "%s: cannot read", name);
-	return validate(cfg, name, err);
+	return validate(cfg, &st, err);
 }
 
 int cc_config_load(struct cc_config *cfg, const char *dir, struct cc_err *err)

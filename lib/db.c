@@ -41,6 +41,11 @@ static int open_conn(struct cc_db *db, struct cc_err *err)
 	mysql_options(db->conn, MYSQL_OPT_RECONNECT, &reconnect);
 	mysql_options(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(db->conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+	/* READ COMMITTED: a finisher that waited for the job row lock must see
+	 * what the finisher before it committed (REPEATABLE READ would keep
+	 * the snapshot of its first read, and no one would complete the job). */
+	mysql_options(db->conn, MYSQL_INIT_COMMAND,
+		      "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
 	if (!mysql_real_connect(db->conn,
 				*cfg->db_socket ? NULL : cfg->db_host,
 				cfg->db_user, cfg->db_password, cfg->db_name,

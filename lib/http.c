@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "http.h"
 #include "log.h"
@@ -186,6 +187,18 @@ int cc_http_download(struct cc_http *h, const char *url, const char *path,
 	    strncasecmp(url, "file://", 7))
 		return cc_err_set(err, 400, "unsupported URL scheme in '%.200s' "
 				  "(http, https and file only)", url);
+	if (!strncasecmp(url, "file://", 7)) {
+		/* curl reads a folder as an empty file: refuse anything that is
+		 * not a regular file. */
+		char *local = curl_easy_unescape(h->curl, url + 7, 0, NULL);
+		struct stat st;
+		int regular = local && stat(local, &st) == 0 && S_ISREG(st.st_mode);
+
+		curl_free(local);
+		if (!regular)
+			return cc_err_set(err, 404, "input %.200s is not a readable "
+					  "regular file", url);
+	}
 	s.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (s.fd < 0)
 		return cc_err_set(err, 500, "cannot create %s: %s", path, strerror(errno));

@@ -138,8 +138,13 @@ void cc_worker_input_filename(const char *url, char *out, size_t len)
 	const char *p = strstr(url, "://"), *end, *seg;
 	size_t n = 0, cap = len - 1 < NAME_MAX_OUT ? len - 1 : NAME_MAX_OUT;
 
-	/* Path: from the first '/' after the authority to '?' or '#'. */
-	p = p ? strchr(p + 3, '/') : NULL;
+	/* Path: from the '/' ending the authority to '?' or '#'. */
+	if (p) {
+		p += 3;
+		p += strcspn(p, "/?#");
+		if (*p != '/')
+			p = NULL;
+	}
 	if (p) {
 		end = p + strcspn(p, "?#");
 		seg = p;

@@ -52,53 +52,75 @@ wait_gone() {
 	done
 }
 
-# stop_part NAME PIDFILE [SIGNAL]: signal the process, wait, SIGKILL if it
-# will not go; then end descendants it left behind.
-stop_part() {
-	local name=$1 pidfile=$2 sig=${3:-TERM} pid kids k left=()
+# Stopping is two steps so that several parts (the nodes) can be signalled
+# at once and then waited for together:
+#   begin_stop NAME PIDFILE [SIGNAL]  signal the process (if it is ours and
+#                                     alive), noting its descendants
+#   finish_stop                       wait for every begun one; SIGKILL what
+#                                     will not go; end descendants left over
+B_NAMES=()
+B_PIDS=()
+B_FILES=()
+B_KIDS=()
+begin_stop() {
+	local name=$1 pidfile=$2 sig=${3:-TERM} pid
 	[[ -e $pidfile ]] || return 0
 	pid=$(read_pid "$pidfile")
 	if [[ -z $pid ]] || ! pid_owned "$pid" "$DIR"; then
 		rm -f -- "$pidfile"
 		return 0
 	fi
-	kids=$(descendants "$pid")
+	B_NAMES+=("$name")
+	B_PIDS+=("$pid")
+	B_FILES+=("$pidfile")
+	B_KIDS+=("$(descendants "$pid" | tr '\n' ' ')")
 	kill -s "$sig" "$pid" 2>/dev/null || true
-	if ! wait_gone "$TIMEOUT" "$pid"; then
-		warn "$name (pid $pid) still running after $TIMEOUT s: SIGKILL"
-		kill -s KILL "$pid" 2>/dev/null || true
-		wait_gone 5 "$pid" || warn "$name (pid $pid) survives SIGKILL"
+}
+
+finish_stop() {
+	local i pid k left=()
+	((${#B_PIDS[@]})) || return 0
+	if ! wait_gone "$TIMEOUT" "${B_PIDS[@]}"; then
+		for i in "${!B_PIDS[@]}"; do
+			pid=${B_PIDS[i]}
+			pid_alive "$pid" || continue
+			warn "${B_NAMES[i]} (pid $pid) still running after $TIMEOUT s: SIGKILL"
+			kill -s KILL "$pid" 2>/dev/null || true
+		done
+		wait_gone 5 "${B_PIDS[@]}" || warn "still running after SIGKILL: ${B_PIDS[*]}"
 	fi
-	# children it should have ended itself (pool processes, actions)
-	for k in $kids; do pid_alive "$k" && left+=("$k"); done
+	for i in "${!B_PIDS[@]}"; do
+		rm -f -- "${B_FILES[i]}"
+		say "stopped ${B_NAMES[i]} (pid ${B_PIDS[i]})"
+		stopped=$((stopped + 1))
+		# children it should have ended itself (pool processes, actions)
+		for k in ${B_KIDS[i]}; do pid_alive "$k" && left+=("$k"); done
+	done
 	if ((${#left[@]})); then
-		say "$name left ${#left[@]} process(es) behind (${left[*]}): SIGTERM"
+		say "${#left[@]} process(es) left behind (${left[*]}): SIGTERM"
 		kill -s TERM "${left[@]}" 2>/dev/null || true
 		if ! wait_gone 5 "${left[@]}"; then
 			kill -s KILL "${left[@]}" 2>/dev/null || true
 			wait_gone 5 "${left[@]}" || true
 		fi
 	fi
-	rm -f -- "$pidfile"
-	say "stopped $name (pid $pid)"
-	stopped=$((stopped + 1))
+	B_NAMES=()
+	B_PIDS=()
+	B_FILES=()
+	B_KIDS=()
 }
 
-# 1. node agents: SIGTERM makes each check out (DELETE /node/...).
-nodes=()
-for pf in "$RUN"/node-*.pid; do [[ -e $pf ]] && nodes+=("$pf"); done
-if ((${#nodes[@]})); then
-	# signal them all first, so they check out in parallel, then wait
-	for pf in "${nodes[@]}"; do
-		pid=$(read_pid "$pf")
-		if [[ -n $pid ]] && pid_owned "$pid" "$DIR"; then
-			kill -s TERM "$pid" 2>/dev/null || true
-		fi
-	done
-	for pf in "${nodes[@]}"; do
-		stop_part "$(basename "$pf" .pid)" "$pf"
-	done
-fi
+stop_part() {
+	begin_stop "$@"
+	finish_stop
+}
+
+# 1. node agents, all at once: SIGTERM makes each check out
+#    (DELETE /node/...) while central is still up.
+for pf in "$RUN"/node-*.pid; do
+	[[ -e $pf ]] && begin_stop "$(basename "$pf" .pid)" "$pf"
+done
+finish_stop
 
 # 2. dispatcher, 3. nginx (fast shutdown), 4. the FastCGI pool
 stop_part ccdistribute "$RUN/ccdistribute.pid"

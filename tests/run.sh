@@ -94,7 +94,11 @@ for bin in "build/$VARIANT/tests"/test_*; do
 	((f)) && FAILURES+=("$name")
 	echo "$(ts) run: $name: $p passed, $f failed$note ($(elapsed "$t0") s)"
 done
-((nunit)) || echo "$(ts) run: no unit test binaries in build/$VARIANT/tests (run make)"
+if ((nunit == 0)); then
+	compgen -G "build/$VARIANT/tests/test_*" >/dev/null &&
+		echo "$(ts) run: no unit test selected" ||
+		echo "$(ts) run: no unit test binaries in build/$VARIANT/tests (run make)"
+fi
 
 # ---- integration scripts (TAP) ---------------------------------------------
 # run_script NAME FILE [live]: runs it, output to $TMP/NAME.out (and, when

@@ -634,6 +634,32 @@ static void test_http_download_over_the_limit_fails_and_leaves_no_file(void **st
 	assert_false(exists(dst));
 }
 
+static void test_http_download_of_endless_file_stops_at_the_limit(void **state)
+{
+	struct fixture *f = *state;
+	char dst[PATH_MAX + 16];
+
+	/* size 0 to stat(), so only the write callback can stop it */
+	snprintf(dst, sizeof(dst), "%s/out", f->dir);
+	assert_int_equal(cc_http_download(f->http, "file:///dev/zero", dst, 1000, 10,
+					  &f->err), -1);
+	assert_false(exists(dst));
+}
+
+/* a folder is no input: curl reads it as an empty file */
+static void test_http_download_of_a_directory_fails_and_leaves_no_file(void **state)
+{
+	struct fixture *f = *state;
+	char src[PATH_MAX + 16], dst[PATH_MAX + 16], url[PATH_MAX + 32];
+
+	snprintf(src, sizeof(src), "%s/folder", f->dir);
+	snprintf(dst, sizeof(dst), "%s/out", f->dir);
+	snprintf(url, sizeof(url), "file://%s", src);
+	assert_int_equal(mkdir(src, 0755), 0);
+	assert_int_equal(cc_http_download(f->http, url, dst, 1000, 10, &f->err), -1);
+	assert_false(exists(dst));
+}
+
 static void test_http_download_refuses_unsupported_schemes(void **state)
 {
 	struct fixture *f = *state;
@@ -843,6 +869,8 @@ int main(void)
 		T(test_http_download_copies_a_file_url),
 		T(test_http_download_allows_exactly_the_limit),
 		T(test_http_download_over_the_limit_fails_and_leaves_no_file),
+		T(test_http_download_of_endless_file_stops_at_the_limit),
+		T(test_http_download_of_a_directory_fails_and_leaves_no_file),
 		T(test_http_download_refuses_unsupported_schemes),
 		T(test_http_download_refuses_existing_target),
 		T(test_http_download_refuses_symlink_target),
