@@ -80,6 +80,12 @@ int cc_worker_unit_parse(struct cc_worker_unit *u, const char *text,
 		goto out;
 	}
 	u->input = strdup(json_string_value(v));
+	v = json_object_get(root, "input_is_json");
+	if (v && !json_is_boolean(v)) {
+		cc_err_set(err, 400, "work_unit: input_is_json must be true or false");
+		goto out;
+	}
+	u->input_is_json = v ? json_is_true(v) : -1;
 	v = json_object_get(root, "options");
 	if (v && !json_is_object(v)) {
 		cc_err_set(err, 400, "work_unit: options must be an object");
@@ -179,9 +185,9 @@ void cc_worker_input_filename(const char *url, char *out, size_t len)
 		snprintf(out, len, "%s", name);
 }
 
-char *cc_worker_input_json(const char *input)
+char *cc_worker_input_json(const char *input, int input_is_json)
 {
-	json_t *v = json_loads(input, JSON_DECODE_ANY, NULL);
+	json_t *v = input_is_json ? json_loads(input, JSON_DECODE_ANY, NULL) : NULL;
 	char *s;
 
 	if (!v)

@@ -21,6 +21,7 @@ struct cc_worker_unit {
 	int status;                          /* 1, 4 or 5 */
 	long long attempts;                  /* >= 0 */
 	char *input;                         /* owned; the input string */
+	int input_is_json;                   /* 1 JSON text, 0 plain, -1 unsaid */
 	json_t *options;                     /* owned reference; an object */
 	char *json;                          /* owned; the unit JSON as sent */
 	size_t json_len;
@@ -29,7 +30,9 @@ struct cc_worker_unit {
 /* cc_worker_unit_parse - read and check the unit JSON text (len bytes):
  * id and job_id positive integers, action a valid name, input a string,
  * status 1, 4 or 5, attempts (default 0) a non-negative integer, options
- * (default {}) an object. Returns 0 with u filled (free with
+ * (default {}) an object, input_is_json (our central's addition: whether
+ * input is the JSON text of a non-string input; Ruby centrals leave it
+ * out) a boolean. Returns 0 with u filled (free with
  * cc_worker_unit_cleanup), or -1 with err->code 400 and a message naming
  * the field, u holding nothing. */
 int cc_worker_unit_parse(struct cc_worker_unit *u, const char *text,
@@ -38,7 +41,8 @@ void cc_worker_unit_cleanup(struct cc_worker_unit *u);
 
 /* cc_worker_input_is_url - does the whole input look like scheme://...
  * (no white space)? Such inputs are downloaded; cc_http_download refuses
- * schemes other than http, https and file, which fails the unit clearly. */
+ * schemes other than http, https and file, which fails the unit clearly.
+ * (The runner asks only when input_is_json is not 1.) */
 int cc_worker_input_is_url(const char *input);
 
 /* cc_worker_input_filename - a safe file name for a downloaded URL: the
@@ -48,10 +52,12 @@ int cc_worker_input_is_url(const char *input);
  * or "..". out must hold len >= 8 bytes. */
 void cc_worker_input_filename(const char *url, char *out, size_t len);
 
-/* cc_worker_input_json - CROWD_INPUT: input parsed as JSON when it is JSON
- * text (array, object, number, true, false, null, string), else the JSON
- * string of it. New string, caller frees; NULL on out of memory. */
-char *cc_worker_input_json(const char *input);
+/* cc_worker_input_json - CROWD_INPUT for input: with input_is_json 0 the
+ * JSON string of it; with 1, or -1 (not said, a Ruby central) when it is
+ * valid JSON text (array, object, number, true, false, null, string), that
+ * text, compacted; else the JSON string of it. New string, caller frees;
+ * NULL on out of memory. */
+char *cc_worker_input_json(const char *input, int input_is_json);
 
 /* cc_worker_options_json - CROWD_OPTIONS: the unit's options with job_id,
  * work_unit_id and attempts added (as the original Action did). New

@@ -11,7 +11,9 @@
  * answer the action's pid. When the unit fails before any process exists
  * (a bad download), or the download outlasts the handler's bounded wait,
  * the answer is the node agent's own pid: the process doing the unit's
- * work at that moment. A run is freed by whichever of thread and handler
+ * work at that moment. Central ignores a report whose pid differs from
+ * the one it recorded, so the report always carries the pid answered. A
+ * run is freed by whichever of thread and handler
  * lets go of it last (refs, under node->lock). */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +42,7 @@ struct run {
 	enum cc_stage stage;
 	enum run_state state;         /* under node->lock */
 	pid_t pid;                    /* the action, 0 before spawn */
+	pid_t answered;               /* pid POST /work answered, 0 = not yet */
 	int refs;                     /* thread + waiting handler */
 	double started;               /* monotonic s, thread start */
 	char dir[CC_PATH_LEN + 96];   /* scratch folder */
@@ -200,7 +203,7 @@ static int build_env(struct envb *e, struct run *r, const char *input_path,
 	env_put(e, s);
 	env_set(e, "CROWD_STAGE", cc_action_stage_name(r->stage));
 	env_set(e, "CROWD_ACTION", u->action);
-	if (!(s = cc_worker_input_json(u->input)))
+	if (!(s = cc_worker_input_json(u->input, u->input_is_json)))
 		goto oom;
 	ret = env_set_big(e, r, "CROWD_INPUT", s, err);
 	free(s);
@@ -331,7 +334,7 @@ static pid_t execute(struct run *r, json_t **value, int *ok)
 	*value = NULL;
 	if (make_scratch(r, &err) < 0)
 		goto failed;
-	if (cc_worker_input_is_url(u->input)) {
+	if (u->input_is_json != 1 && cc_worker_input_is_url(u->input)) {
 		char name[128];
 		struct cc_http *h = node_http_get(n);
 		long limit = n->cfg.action_timeout > 0 ? n->cfg.action_timeout : 3600;
@@ -427,7 +430,15 @@ static void *run_main(void *arg)
 		cc_warn("unit %lld: removing the scratch folder: %s", r->unit.id,
 			err.msg);
 	set_state(r, RUN_REPORTING, 0);
-	report(r, pid ? pid : getpid(), ok, value, seconds);
+	/* The pid central recorded: the answer, if the handler gave one
+	 * already; if not, it will give the same pid this picks. */
+	pthread_mutex_lock(&n->lock);
+	if (r->answered)
+		pid = r->answered;
+	else if (!pid)
+		pid = getpid();
+	pthread_mutex_unlock(&n->lock);
+	report(r, pid, ok, value, seconds);
 	json_decref(value);
 
 	pthread_mutex_lock(&n->lock);
@@ -466,7 +477,7 @@ enum node_accept node_run_unit(struct node *n, struct cc_worker_unit *u,
 			continue;
 		/* The same dispatch again (a retried POST): same answer. */
 		if (r->state == RUN_RUNNING && r->unit.attempts == u->attempts) {
-			*pid = r->pid;
+			*pid = r->answered ? r->answered : r->pid;
 			pthread_mutex_unlock(&n->lock);
 			cc_info("unit %lld: already running here as pid %d", u->id,
 				(int)*pid);
@@ -520,6 +531,7 @@ enum node_accept node_run_unit(struct node *n, struct cc_worker_unit *u,
 			cc_info("unit %lld: input still downloading after %d s; "
 				"answering with the node's pid", r->unit.id, wait_s);
 	}
+	r->answered = *pid;
 	run_unref(r);
 	pthread_mutex_unlock(&n->lock);
 	return NODE_ACCEPTED;

@@ -97,11 +97,11 @@ spawn() {
 	disown "$!" 2>/dev/null || true # no "Killed" notes from this shell
 	# wait for the pid file (the child writes it at once)
 	local i
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 200; i++)); do
 		[[ -s $pidfile ]] && return 0
 		sleep 0.05
 	done
-	die "$name: no pid file $pidfile after 5 s"
+	die "$name: no pid file $pidfile after 10 s"
 }
 
 # wait_ready NAME PIDFILE LOGFILE TIMEOUT_S CMD...: poll CMD every 0.1 s

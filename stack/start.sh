@@ -59,7 +59,7 @@ while [[ $# -gt 0 ]]; do
 	--workers) need_arg "$@"; num_arg "$1" "$2"; WORKERS=$2; shift 2 ;;
 	--set)
 		need_arg "$@"
-		[[ $2 =~ ^[a-z_.]+= ]] || die "--set '$2': expected KEY=VALUE"
+		[[ $2 =~ ^[a-z0-9_.]+= ]] || die "--set '$2': expected KEY=VALUE"
 		SETS+=("$2")
 		shift 2 ;;
 	--variant) need_arg "$@"; VARIANT=$2; shift 2 ;;
@@ -86,6 +86,8 @@ MYSQL_SOCKET=$MYSQL_DIR/mysql.sock
 SERVER_SOCKET=$RUN/crowd-server.sock
 T0=$(date +%s.%N)
 
+[[ $DIR != *[[:space:]]* ]] ||
+	die "stack folder path has whitespace, which mariadb-install-db cannot handle: '$DIR'"
 ((${#MYSQL_SOCKET} < 100 && ${#SERVER_SOCKET} < 100)) ||
 	die "stack folder path too long for unix sockets (108 bytes max): $DIR"
 
@@ -352,7 +354,7 @@ if ((AUTH)); then
 	[[ -n $LOGIN && -n $PASSWORD ]] || die "http_authentication needs login and password"
 	htpasswd -c -b -m "$CONF/htpasswd" "$LOGIN" "$PASSWORD" >/dev/null 2>"$LOG/htpasswd.out" ||
 		{ tail_log "$LOG/htpasswd.out"; die "htpasswd failed"; }
-	auth_block=$'\t\tauth_basic "CloudCrowd";\n\t\tauth_basic_user_file '"$CONF/htpasswd;"
+	auth_block=$'\t\tauth_basic "CloudCrowd";\n\t\tauth_basic_user_file "'"$CONF/htpasswd\";"
 fi
 keepalive=$((WORKERS / 2))
 if ((keepalive > 0)); then

@@ -67,7 +67,8 @@ echo "$(ts) run: variant $VARIANT${FILTERS[*]:+, only ${FILTERS[*]}}"
 # ---- unit tests (cmocka) -------------------------------------------------
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s),
 # listed below:" per group; a binary that dies before its summary (crash,
-# sanitizer abort, timeout) counts one failure more.
+# sanitizer abort, timeout) counts the tests it finished ("[       OK ]")
+# and one failure more.
 nunit=0
 for bin in "build/$VARIANT/tests"/test_*; do
 	[[ -f $bin && -x $bin ]] || continue
@@ -82,6 +83,10 @@ for bin in "build/$VARIANT/tests"/test_*; do
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\..*/\1/p' "$out" | awk '{s+=$1} END{print s+0}')
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s).*/\1/p' "$out" | awk '{s+=$1} END{print s+0}')
 	note=""
+	if ! grep -qE '^\[  (PASSED|FAILED)  \] [0-9]+ test' "$out"; then
+		# died before its summary: the tests it finished count
+		p=$(grep -c '^\[       OK \]' "$out")
+	fi
 	if ((rc != 0 && f == 0)); then
 		f=1
 		((rc == 124)) && note=" (timed out after $TIMEOUT s)" || note=" (exit status $rc)"

@@ -16,7 +16,8 @@
 #   is ACTUAL EXPECTED DESC       string equality
 #   like ACTUAL REGEX DESC        bash regex match
 #   diag TEXT...                  a "# " note
-#   http METHOD PATH [curl args]  sets STATUS, BODY, CTYPE; PATH may be a
+#   http METHOD PATH [curl args]  sets STATUS (000: no answer, curl's
+#                                 message in HTTP_ERROR), BODY, CTYPE; PATH may be a
 #                                 whole URL (e.g. a node's); basic auth is
 #                                 added when the stack has it on
 #   form_post PATH k=v ...        POST urlencoded form (values encoded)
@@ -87,11 +88,12 @@ like() {
 	fi
 }
 
-# wait_until TIMEOUT_S CMD...: true as soon as CMD succeeds.
+# wait_until TIMEOUT_S CMD...: true as soon as CMD (a command or a shell
+# function) succeeds; TIMEOUT_S may have decimals.
 wait_until() {
-	local timeout=$1 deadline
+	local deadline
+	deadline=$(awk -v t="$1" -v now="$(date +%s%N)" 'BEGIN{printf "%.0f", now + t * 1e9}')
 	shift
-	deadline=$(($(date +%s%N) + timeout * 1000000000))
 	while :; do
 		"$@" >/dev/null 2>&1 && return 0
 		(($(date +%s%N) < deadline)) || return 1
@@ -104,6 +106,7 @@ wait_until() {
 STATUS=""
 BODY=""
 CTYPE=""
+HTTP_ERROR=""
 http() {
 	local method=$1 path=$2 url out hdr
 	shift 2
@@ -117,7 +120,10 @@ http() {
 	[[ $method == HEAD ]] && verb=(-I)
 	out=$(mktemp "${TMPDIR:-/tmp}/crowd-http.XXXXXX")
 	hdr=$(curl -sS --max-time "${HTTP_TIMEOUT:-30}" "${verb[@]}" "${auth[@]}" \
-		-o "$out" -w '%{http_code} %{content_type}' "$@" "$url" 2>&1) || true
+		-o "$out" -w '%{http_code} %{content_type}' "$@" "$url" 2>"$out.err") || true
+	# shellcheck disable=SC2034
+	HTTP_ERROR=$(cat "$out.err")
+	rm -f -- "$out.err"
 	STATUS=${hdr%% *}
 	CTYPE=${hdr#* }
 	# shellcheck disable=SC2034
@@ -191,6 +197,7 @@ _stack_cleanup() {
 			printf '# kept %s; last lines of its logs:\n' "$dir"
 			for f in "$dir"/log/*; do
 				[[ -s $f ]] || continue
+			case ${f##*/} in mariadb-install.out | htpasswd.out | nginx-test.out) continue ;; esac
 				printf '# --- %s\n' "$f"
 				tail -n 12 -- "$f" | cut -c 1-300 | sed 's/^/#   /'
 			done

@@ -52,6 +52,7 @@ static void test_unit_parse_reads_the_original_wire_unit(void **state)
 	assert_int_equal(u.status, 5);
 	assert_string_equal(u.action, "word_count");
 	assert_string_equal(u.input, "[12366,12371]");
+	assert_int_equal(u.input_is_json, -1);
 	assert_int_equal(json_integer_value(json_object_get(u.options, "k")), 1);
 	assert_string_equal(u.json, json);
 	assert_int_equal(u.json_len, strlen(json));
@@ -63,9 +64,18 @@ static void test_unit_parse_defaults_attempts_and_options(void **state)
 	struct cc_worker_unit u;
 
 	(void)state;
+	parse_ok(&u, "{\"id\":1,\"job_id\":1,\"input\":\"42\",\"action\":\"noop\","
+		 "\"status\":1,\"input_is_json\":true}");
+	assert_int_equal(u.input_is_json, 1);
+	cc_worker_unit_cleanup(&u);
+	parse_ok(&u, "{\"id\":1,\"job_id\":1,\"input\":\"42\",\"action\":\"noop\","
+		 "\"status\":1,\"input_is_json\":false}");
+	assert_int_equal(u.input_is_json, 0);
+	cc_worker_unit_cleanup(&u);
 	parse_ok(&u, "{\"id\":1,\"job_id\":1,\"input\":\"\",\"action\":\"noop\","
 		 "\"status\":1}");
 	assert_int_equal(u.attempts, 0);
+	assert_int_equal(u.input_is_json, -1);
 	assert_true(json_is_object(u.options));
 	assert_int_equal(json_object_size(u.options), 0);
 	cc_worker_unit_cleanup(&u);
@@ -108,6 +118,8 @@ static void test_unit_parse_refuses_bad_units(void **state)
 		    "\"attempts\":-1}", "attempts must be a non-negative integer");
 	parse_fails("{\"id\":1,\"job_id\":1,\"input\":\"x\",\"action\":\"noop\",\"status\":1,"
 		    "\"options\":[]}", "options must be an object");
+	parse_fails("{\"id\":1,\"job_id\":1,\"input\":\"x\",\"action\":\"noop\",\"status\":1,"
+		    "\"input_is_json\":1}", "input_is_json must be true or false");
 	parse_fails("{\"id\":1,\"id\":2,\"job_id\":1,\"input\":\"x\",\"action\":\"noop\","
 		    "\"status\":1}", "duplicate");
 }
@@ -185,17 +197,23 @@ static void json_is(char *s, const char *want)
 static void test_input_json_keeps_json_types(void **state)
 {
 	(void)state;
-	json_is(cc_worker_input_json("alpha"), "\"alpha\"");
-	json_is(cc_worker_input_json("42"), "42");
-	json_is(cc_worker_input_json(" [1, 2] "), "[1,2]");
-	json_is(cc_worker_input_json("{\"k\":[1,2]}"), "{\"k\":[1,2]}");
-	json_is(cc_worker_input_json("\"quoted\""), "\"quoted\"");
-	json_is(cc_worker_input_json("true"), "true");
-	json_is(cc_worker_input_json("null"), "null");
-	json_is(cc_worker_input_json(""), "\"\"");
-	json_is(cc_worker_input_json("[1,"), "\"[1,\"");
-	json_is(cc_worker_input_json("http://x.org/a"), "\"http://x.org/a\"");
-	json_is(cc_worker_input_json("line\n\"q\""), "\"line\\n\\\"q\\\"\"");
+	json_is(cc_worker_input_json("alpha", -1), "\"alpha\"");
+	json_is(cc_worker_input_json("42", -1), "42");
+	json_is(cc_worker_input_json(" [1, 2] ", -1), "[1,2]");
+	json_is(cc_worker_input_json("{\"k\":[1,2]}", -1), "{\"k\":[1,2]}");
+	json_is(cc_worker_input_json("\"quoted\"", -1), "\"quoted\"");
+	json_is(cc_worker_input_json("true", -1), "true");
+	json_is(cc_worker_input_json("null", -1), "null");
+	json_is(cc_worker_input_json("", -1), "\"\"");
+	json_is(cc_worker_input_json("[1,", -1), "\"[1,\"");
+	json_is(cc_worker_input_json("http://x.org/a", -1), "\"http://x.org/a\"");
+	json_is(cc_worker_input_json("line\n\"q\"", -1), "\"line\\n\\\"q\\\"\"");
+	/* central says what the text is: a plain string stays a string */
+	json_is(cc_worker_input_json("42", 0), "\"42\"");
+	json_is(cc_worker_input_json("[1, 2]", 0), "\"[1, 2]\"");
+	json_is(cc_worker_input_json("[1, 2]", 1), "[1,2]");
+	json_is(cc_worker_input_json("{\"k\":[1,2]}", 1), "{\"k\":[1,2]}");
+	json_is(cc_worker_input_json("not json", 1), "\"not json\"");
 }
 
 static void test_options_json_adds_ids(void **state)

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# t0402-failures: the dispatch guarantees under stress and failure, each a
+# bug the original showed (shared/protocol/PITFALLS.md):
+#  - exactly once: 4 dispatchers at once (the loop, two cron-style one-shot
+#    runners, the FastCGI pool) over 2,000 units on 3 nodes;
+#  - node loss: a node SIGKILLed in the middle of a 200-unit job;
+#  - ghost assignments (1): max_workers 1, results racing the assignment;
+#  - a crashed node restarting on its port (5, 6): its old units are
+#    released and it can bind while its orphans live.
+. "$(dirname "$0")/lib.sh"
+
+wait_job() {   # wait_job ID TIMEOUT -> JOB
+	local id=$1 deadline=$((SECONDS + $2))
+	while ((SECONDS < deadline)); do
+		http GET "/jobs/$id"
+		JOB=$BODY
+		[[ $(jq -r .status <<<"$JOB" 2>/dev/null) =~ ^(succeeded|failed)$ ]] && return 0
+		sleep 0.3
+	done
+	diag "job $id not complete after $2 s: $(jq -c 'del(.outputs)' <<<"$JOB")"
+	return 1
+}
+
+start_node() {   # start_node PORT: a node agent like stack/start.sh starts it
+	local port=$1
+	setsid "$BIN/crowd-node" -c "$CROWD_CONF" -p "$port" -H 127.0.0.1 \
+		</dev/null >>"$STACK_DIR/log/node-$port.out" 2>&1 &
+	echo $! >"$STACK_DIR/run/node-$port.pid"
+}
+
+# ======== stack A: 3 nodes ==================================================
+stack_up --nodes 3 --set dispatch_interval=1
+A=$STACK_DIR
+read -r -a ports <<<"$NODE_PORTS"
+
+# ---- exactly once with 4 dispatchers ----------------------------------------
+runs=$A/runs.log
+: >"$runs"
+cron() { while [[ -e $A/cron.on ]]; do "$BIN/ccdistribute" -c "$CROWD_CONF" 2>>"$A/log/cron.out"; done; }
+touch "$A/cron.on"
+cron & c1=$!
+cron & c2=$!
+inputs=$(seq -s, 1 2000)
+form_post /jobs "job={\"action\":\"count_runs\",\"inputs\":[$inputs],\"options\":{\"log\":\"$runs\"}}"
+id=$(jq -r .id <<<"$BODY")
+t0=$SECONDS
+wait_job "$id" 400
+rm -f "$A/cron.on"
+wait "$c1" "$c2"
+diag "2,000 units in $((SECONDS - t0)) s"
+is "$(jq -r .status <<<"$JOB")" succeeded "the 2,000-unit job succeeded"
+is "$(jq -c '.outputs == [range(1;2001)]' <<<"$JOB")" true "all 2,000 outputs, in input order"
+is "$(wc -l <"$runs")" 2000 "the action ran exactly 2,000 times"
+is "$(awk '{print $1}' "$runs" | sort -u | wc -l)" 2000 "... once for each unit"
+used=$(for p in "${ports[@]}"; do grep -c 'count_runs process started' "$A/log/node-$p.log"; done | paste -sd' ')
+diag "units per node: $used"
+check "all three nodes took part" bash -c "! grep -qw 0 <<<'$used'"
+passes=$(grep -c 'pass:' "$A/log/cron.out" || true)
+diag "one-shot dispatcher passes that sent units: $passes"
+
+# ---- node loss: SIGKILL one node in the middle of a 200-unit job -------------
+form_post /jobs "job={\"action\":\"slow_noop\",\"inputs\":[$(seq -s, 1 200)],\"options\":{\"sleep\":0.3}}"
+id=$(jq -r .id <<<"$BODY")
+wait_until 60 bash -c "(( \$(curl -s $CROWD_URL/jobs/$id | jq .percent_complete) >= 15 ))"
+victim=${ports[0]}
+kill -9 "$(cat "$A/run/node-$victim.pid")"
+diag "killed node $victim (SIGKILL) at $(curl -s "$CROWD_URL/jobs/$id" | jq .percent_complete) %"
+t0=$SECONDS
+# Bound: the node is noticed when a POST to it fails or after
+# check_in_interval (5 s) x node_expiry_intervals (3) of silence; then its
+# units are released and run elsewhere.
+wait_job "$id" 90
+diag "the job finished $((SECONDS - t0)) s after the kill"
+is "$(jq -r .status <<<"$JOB")" succeeded "the job still succeeds after losing a node"
+is "$(jq -c '.outputs == [range(1;201)]' <<<"$JOB")" true "every one of the 200 outputs is present, in order"
+check "it finished within 90 s of the kill" test $((SECONDS - t0)) -le 90
+http GET /status
+is "$(jq -r --arg h "127.0.0.1:$victim" '[.nodes[]|select(.host==$h)]|length' <<<"$BODY")" 0 \
+	"the dead node is gone from /status"
+
+# ======== stack B: 1 node, max_workers 1 ======================================
+stack_up --nodes 1 --set max_workers=1 --set dispatch_interval=1
+port=$NODE_PORTS
+
+# ---- ghost assignments: results race the recording of the assignment ------
+form_post /jobs "job={\"action\":\"noop\",\"inputs\":[$(seq -s, 1 100)]}"
+id=$(jq -r .id <<<"$BODY")
+wait_job "$id" 120
+is "$(jq -r .status <<<"$JOB")" succeeded "100 fast units on one max_workers=1 node: the job completes"
+is "$(sql "SELECT COUNT(*) FROM work_units WHERE node_record_id IS NOT NULL OR worker_pid IS NOT NULL")" 0 \
+	"no finished unit was given a node or pid afterwards (no ghosts)"
+http GET /status
+is "$(jq -c '.nodes[0]|[.workers,.status]' <<<"$BODY")" '[[],"available"]' "the node has no ghost workers and is available"
+
+# ---- a node that crashes and restarts on its port ---------------------------
+form_post /jobs 'job={"action":"slow_noop","inputs":["r"],"options":{"sleep":4}}'
+id=$(jq -r .id <<<"$BODY")
+wait_until 20 bash -c "[[ \$(mariadb --no-defaults -S $MYSQL_SOCKET -u root -N -B cloud_crowd -e 'SELECT COUNT(*) FROM work_units WHERE job_id=$id AND worker_pid IS NOT NULL') == 1 ]]"
+old_pid=$(sql "SELECT worker_pid FROM work_units WHERE job_id=$id")
+kill -9 "$(cat "$STACK_DIR/run/node-$port.pid")"
+check "the orphaned action of the dead node still runs" kill -0 "$old_pid"
+start_node "$port"
+check "the restarted node listens on its port while the orphan lives" \
+	wait_until 15 curl -sf "http://127.0.0.1:$port/heartbeat"
+wait_until 15 bash -c "[[ \$(mariadb --no-defaults -S $MYSQL_SOCKET -u root -N -B cloud_crowd -e 'SELECT IFNULL(worker_pid,0) FROM work_units WHERE job_id=$id') != $old_pid ]]"
+new_pid=$(sql "SELECT IFNULL(worker_pid,0) FROM work_units WHERE job_id=$id")
+check "the restarted node gets no credit for its old process's unit ($old_pid -> $new_pid)" test "$new_pid" != "$old_pid"
+wait_job "$id" 40
+is "$(jq -c '[.status,.outputs]' <<<"$JOB")" '["succeeded",["r"]]' "the unit ran again and the job succeeded"
+
+done_testing
