@@ -151,6 +151,14 @@ static double mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void node_request_check_in(struct node *n)
+{
+	pthread_mutex_lock(&n->checkin_lock);
+	n->checkin_now = 1;
+	pthread_cond_signal(&n->checkin_cond);
+	pthread_mutex_unlock(&n->checkin_lock);
+}
+
 static void *checkin_main(void *arg)
 {
 	struct node *n = arg;

@@ -35,6 +35,11 @@ struct node {
 	pthread_cond_t cond;          /* runs changed state or left */
 	struct run *runs;             /* units accepted and not yet done */
 	int nruns;
+	int nactive;                  /* of them, with the action not yet
+				       * finished: what max_workers limits */
+	int refused_full;             /* answered 503 for max_workers: check
+				       * in when a slot frees (central marked
+				       * us busy) */
 	struct cc_http **pool;        /* idle HTTP clients for runners */
 	int npool, pool_cap;
 
@@ -54,6 +59,9 @@ int node_check_in(struct node *n, struct cc_err *err);
 
 /* node_check_out - DELETE /node/IDENTITY, logged. */
 void node_check_out(struct node *n);
+
+/* node_request_check_in - wake the check-in thread to check in now. */
+void node_request_check_in(struct node *n);
 
 /* node_update_overload - read load and memory, set n->overloaded; returns
  * 1 if the state changed. No-op (0) when neither limit is configured. */

@@ -4,8 +4,11 @@
  * it (proc.h), removes the scratch folder, then reports PUT /work/ID with
  * bounded backoff. The scratch folder goes before the report so that a
  * retry of the unit dispatched here the moment central has the result never
- * meets the old folder. A unit counts against max_workers until its report
- * is done, as it does in central's books.
+ * meets the old folder. A unit counts against max_workers while its action
+ * runs: central, which already counts it until the result is recorded,
+ * runs its next dispatch pass right after recording it, often before this
+ * thread has seen the answer; counting the report too would refuse that
+ * unit (503) and leave the node marked busy until its next check-in.
  *
  * The POST /work handler waits for the thread to reach the spawn so it can
  * answer the action's pid. When the unit fails before any process exists
@@ -430,6 +433,13 @@ static void *run_main(void *arg)
 		cc_warn("unit %lld: removing the scratch folder: %s", r->unit.id,
 			err.msg);
 	set_state(r, RUN_REPORTING, 0);
+	pthread_mutex_lock(&n->lock);
+	n->nactive--;
+	int recheck = n->refused_full;
+	n->refused_full = 0;
+	pthread_mutex_unlock(&n->lock);
+	if (recheck)
+		node_request_check_in(n);
 	/* The pid central recorded: the answer, if the handler gave one
 	 * already; if not, it will give the same pid this picks. */
 	pthread_mutex_lock(&n->lock);
@@ -486,7 +496,8 @@ enum node_accept node_run_unit(struct node *n, struct cc_worker_unit *u,
 		pthread_mutex_unlock(&n->lock);
 		return NODE_DUPLICATE;
 	}
-	if (n->cfg.max_workers > 0 && n->nruns >= n->cfg.max_workers) {
+	if (n->cfg.max_workers > 0 && n->nactive >= n->cfg.max_workers) {
+		n->refused_full = 1;
 		pthread_mutex_unlock(&n->lock);
 		return NODE_FULL;
 	}
@@ -505,6 +516,7 @@ enum node_accept node_run_unit(struct node *n, struct cc_worker_unit *u,
 	r->next = n->runs;
 	n->runs = r;
 	n->nruns++;
+	n->nactive++;
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -513,6 +525,7 @@ enum node_accept node_run_unit(struct node *n, struct cc_worker_unit *u,
 	if (rc) {
 		n->runs = r->next;
 		n->nruns--;
+		n->nactive--;
 		r->refs = 1;
 		run_unref(r);
 		pthread_mutex_unlock(&n->lock);

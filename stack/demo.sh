@@ -103,7 +103,7 @@ while :; do
 		tail_log "$DIR/log/server.log" 20
 		die "job $id not done after $TIMEOUT s (last: ${body:-no answer})"
 	fi
-	sleep 0.5
+	sleep 0.25
 done
 time_taken=$(jq -r '.time_taken // "?"' <<<"$body")
 if [[ $status != succeeded ]]; then

@@ -93,7 +93,7 @@ spawn() {
 	printf '%s %s: starting %s: %s\n' "$(ts)" "$PROG" "$name" "$*" >>"$logfile"
 	# shellcheck disable=SC2016 # $$ and $0 belong to the child shell
 	setsid bash -c 'echo $$ >"$0.tmp" && mv -f "$0.tmp" "$0" && exec "$@"' \
-		"$pidfile" "$@" </dev/null >>"$logfile" 2>&1 &
+		"$pidfile" "$@" </dev/null >>"$logfile" 2>&1 9>&- &
 	disown "$!" 2>/dev/null || true # no "Killed" notes from this shell
 	# wait for the pid file (the child writes it at once)
 	local i

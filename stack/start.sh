@@ -100,6 +100,11 @@ PATH=$PATH:/usr/sbin:/sbin
 mkdir -p "$DIR" "$CONF" "$RUN" "$LOG" "$DIR/storage" "$DIR/tmp" \
 	"$MYSQL_DIR/tmp" "$DIR/nginx/temp"
 
+# One start.sh per folder at a time (fd 9 is closed in every process that
+# spawn starts, so the lock ends with this script).
+exec 9>"$RUN/.start.lock"
+flock -n 9 || die "another stack/start.sh is starting a stack in $DIR"
+
 # Refuse to start over a running stack.
 for pf in "$RUN"/*.pid; do
 	[[ -e $pf ]] || continue

@@ -87,9 +87,13 @@ for bin in "build/$VARIANT/tests"/test_*; do
 		# died before its summary: the tests it finished count
 		p=$(grep -c '^\[       OK \]' "$out")
 	fi
-	if ((rc != 0 && f == 0)); then
+	if ((rc == 124 || rc == 137)); then
+		f=$((f + 1))
+		((rc == 124)) && note=" (timed out after $TIMEOUT s)" ||
+			note=" (SIGKILL: timed out after $TIMEOUT s, or killed)"
+	elif ((rc != 0 && f == 0)); then
 		f=1
-		((rc == 124)) && note=" (timed out after $TIMEOUT s)" || note=" (exit status $rc)"
+		note=" (exit status $rc)"
 	elif ((rc == 0 && p == 0 && f == 0)); then
 		f=1
 		note=" (no cmocka summary line)"
@@ -123,9 +127,13 @@ run_script() {
 	s=$(grep -cE '^ok [0-9]+.*# *(SKIP|skip)' "$out")
 	f=$(grep -cE '^not ok [0-9]+' "$out")
 	p=$((p - s))
-	if ((rc != 0 && f == 0)); then
+	if ((rc == 124 || rc == 137)); then
+		f=$((f + 1))
+		((rc == 124)) && note=" (timed out after $TIMEOUT s)" ||
+			note=" (SIGKILL: timed out after $TIMEOUT s, or killed)"
+	elif ((rc != 0 && f == 0)); then
 		f=1
-		((rc == 124)) && note=" (timed out after $TIMEOUT s)" || note=" (exit status $rc without a failing test)"
+		note=" (exit status $rc without a failing test)"
 	elif ((rc == 0 && p + s + f == 0)); then
 		f=1
 		note=" (no test lines)"

@@ -57,7 +57,16 @@ if [[ -n $static ]]; then
 	static=${static#./}
 	http GET "/static/$static"
 	is "$STATUS" 200 "GET /static/$static"
-	is "$BODY" "$(cat "$REPO/static/$static")" "/static/ serves the repo's static/ folder"
+	got=$(mktemp)
+	curl -s -o "$got" "$CROWD_URL/static/$static"
+	check "/static/ serves the repo's static/ folder byte for byte" cmp -s "$got" "$REPO/static/$static"
+	rm -f -- "$got"
+	for ext in css:text/css js:application/javascript svg:image/svg+xml png:image/png; do
+		f=$(cd "$REPO/static" && find . -type f -name "*.${ext%%:*}" | sort | head -n 1)
+		[[ -n $f ]] || continue
+		http GET "/static/${f#./}"
+		like "$CTYPE" "^${ext#*:}" "/static/ .${ext%%:*} files are ${ext#*:}"
+	done
 else
 	skip "GET /static/FILE" "static/ is empty: nothing to serve yet"
 fi

@@ -26,16 +26,15 @@ trap 'rc=$?; for p in "${ORPHANS[@]}"; do kill -KILL -- "-$p" "$p" 2>/dev/null; 
 # conf_copy NAME KEY=VALUE...: a config folder like the stack's, with keys
 # replaced or added; prints its path.
 conf_copy() {
-	local name=$1 dir=$STACK_DIR/conf-$1 kv key
+	local name=$1 dir=$STACK_DIR/conf-$1 kv keys=()
 	shift
 	mkdir -p "$dir"
-	cp "$CROWD_CONF/crowd.conf" "$dir/crowd.conf"
-	for kv in "$@"; do
-		key=${kv%%=*}
-		sed -i "/^$key *=/d" "$dir/crowd.conf"
-		# top-level keys must come before the [database] section
-		sed -i "0,/^\[/s//$key = ${kv#*=}\n[/" "$dir/crowd.conf"
-	done
+	for kv in "$@"; do keys+=(-e "^${kv%%=*} *="); done
+	{
+		# top-level keys first: they must come before [database]
+		for kv in "$@"; do printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"; done
+		grep -v "${keys[@]}" "$CROWD_CONF/crowd.conf"
+	} >"$dir/crowd.conf"
 	printf '%s\n' "$dir"
 }
 
@@ -137,24 +136,26 @@ check "scratch folders are gone" test -z "$(ls -A "$STACK_DIR/tmp/noop" 2>/dev/n
 # --- word_count on a real file, process then merge -----------------------------
 words=$STACK_DIR/words.txt
 for i in $(seq 1 500); do printf 'word%d lorem ipsum, dolor\tsit\n' "$i"; done >"$words"
+printf 'three more words\n' >"$STACK_DIR/words2.txt"
 want=$(wc -w <"$words" | tr -d ' ')
-new_job "{\"action\":\"word_count\",\"inputs\":[\"file://$words\"]}"
+new_job "{\"action\":\"word_count\",\"inputs\":[\"file://$words\",\"file://$STACK_DIR/words2.txt\"]}"
 post_unit "$ONE" "${UNITS[0]}"
 is "$STATUS" 200 "POST /work word_count process unit -> 200"
 check "word_count process unit succeeded" wait_until 10 unit_status_is "${UNITS[0]}" 2
 is "$(unit_field "${UNITS[0]}" output)" "{\"output\":$want}" "word_count process counts like wc -w ($want)"
-merge=$(sql "SELECT id FROM work_units WHERE job_id = $JOB AND status = 5")
-like "$merge" '^[0-9]+$' "central created the merge unit"
+post_unit "$ONE" "${UNITS[1]}"
+merge_unit() { merge=$(sql "SELECT id FROM work_units WHERE job_id = $JOB AND status = 5"); [[ -n $merge ]]; }
+check "central created the merge unit" wait_until 10 merge_unit
 post_unit "$ONE" "$merge"
 check "word_count job succeeded after merge" wait_until 10 job_status_is "$JOB" succeeded
-is "$(jq -c .outputs <<<"$BODY")" "[$want]" "merged word count"
+is "$(jq -c .outputs <<<"$BODY")" "[$((want + 3))]" "merged word count is the sum"
 
 # --- echo: crowd-save from inside an action ------------------------------------
 printf 'saved through crowd-save\n' >"$STACK_DIR/echo-in.txt"
 new_job "{\"action\":\"echo\",\"inputs\":[\"file://$STACK_DIR/echo-in.txt\"]}"
 post_unit "$ONE" "${UNITS[0]}"
-check "echo unit succeeded" wait_until 10 unit_status_is "${UNITS[0]}" 2
-url=$(unit_field "${UNITS[0]}" output | jq -r .output)
+check "echo job succeeded" wait_until 10 job_status_is "$JOB" succeeded
+url=$(jq -r '.outputs[0]' <<<"$BODY")
 is "$url" "file://$STACK_DIR/storage/echo/job_$JOB/unit_${UNITS[0]}/echo-in.txt" \
 	"echo output is the file:// URL crowd-save printed"
 is "$(cat "${url#file://}" 2>&1)" "saved through crowd-save" "the stored file has the input's content"
@@ -185,8 +186,8 @@ nsock=$(find "/proc/$apid/fd" -lname 'socket:*' 2>/dev/null | wc -l)
 is "$nsock" 0 "the action inherited no socket from the node (PITFALLS 6)"
 is "$(readlink "/proc/$apid/cwd")" "$STACK_DIR/tmp/slow_noop/unit_${UNITS[0]}" "the action runs in its scratch folder"
 kill -KILL "$apid"
-check "the killed unit is reported failed" wait_until 10 unit_status_is "${UNITS[0]}" 3
-like "$(unit_field "${UNITS[0]}" output)" 'killed by signal 9 \(SIGKILL\)' "output says it was killed by SIGKILL"
+check "the killed unit is reported failed" wait_until 10 job_status_is "$JOB" failed
+is "$(jq -c .outputs <<<"$BODY")" '["killed by signal 9 (SIGKILL)"]' "output says it was killed by SIGKILL"
 group_gone() { ! kill -0 -- "-$apid" 2>/dev/null; }
 check "its background sleep (same process group) is gone too" wait_until 5 group_gone
 http GET "http://127.0.0.1:$ONE/heartbeat"
@@ -296,12 +297,32 @@ wait "$NPID"
 
 # --- central unreachable at start: exit non-zero, clearly ----------------------------
 conf=$(conf_copy nocentral central_server=http://127.0.0.1:1)
-out=$("$NODE_BIN" -c "$conf" -p 0 -H 127.0.0.1 2>&1)
+out=$(timeout 30 "$NODE_BIN" -c "$conf" -p 0 -H 127.0.0.1 2>&1)
 rc=$?
 is "$rc" 1 "a node that cannot reach central exits 1"
 like "$out" 'cannot check in with central at http://127\.0\.0\.1:1' "and says why"
 out=$("$NODE_BIN" -c "$STACK_DIR/no-such-conf" 2>&1)
 is "$?" 2 "a missing config folder exits 2"
+
+# --- the helper commands, run by hand ------------------------------------------
+dl=$STACK_DIR/downloaded.txt
+out=$(CROWD_CONFIG=$CROWD_CONF "$BIN/crowd-download" "file://$words" "$dl" 2>&1)
+is "$?" 0 "crowd-download of a file:// URL exits 0"
+check "crowd-download wrote the whole file" cmp -s "$words" "$dl"
+out=$(CROWD_CONFIG=$CROWD_CONF "$BIN/crowd-download" "file://$STACK_DIR/nope.txt" "$STACK_DIR/dl2" 2>&1)
+is "$?" 1 "crowd-download of a missing file exits 1"
+like "$out" '^crowd-download: .*nope\.txt' "and names the URL"
+check "and leaves no file behind" test -z "$(find "$STACK_DIR" -maxdepth 1 -name 'dl2*')"
+out=$(CROWD_CONFIG=$CROWD_CONF "$BIN/crowd-download" "gopher://127.0.0.1/x" "$STACK_DIR/dl3" 2>&1)
+like "$?:$out" '^1:.*unsupported URL scheme' "crowd-download refuses other schemes"
+out=$(CROWD_CONFIG=$CROWD_CONF "$BIN/crowd-save" "$dl" 2>&1)
+like "$?:$out" '^2:.*CROWD_ACTION is not set' "crowd-save outside a unit says what is missing"
+out=$(CROWD_CONFIG=$CROWD_CONF CROWD_ACTION=noop CROWD_JOB_ID=5 CROWD_WORK_UNIT_ID=6 "$BIN/crowd-save" "$dl" 2>&1)
+is "$?:$out" "0:file://$STACK_DIR/storage/noop/job_5/unit_6/downloaded.txt" "crowd-save prints the stored file's URL"
+out=$(CROWD_CONFIG=$CROWD_CONF CROWD_ACTION=../etc CROWD_JOB_ID=5 CROWD_WORK_UNIT_ID=6 "$BIN/crowd-save" "$dl" 2>&1)
+like "$?:$out" '^1:.*invalid action name' "crowd-save refuses a path in CROWD_ACTION"
+out=$(CROWD_CONFIG=$CROWD_CONF CROWD_ACTION=noop CROWD_JOB_ID=5 CROWD_WORK_UNIT_ID=6 "$BIN/crowd-save" "$STACK_DIR/.." 2>&1)
+like "$?:$out" '^1:.*not a file name' "crowd-save refuses '..'"
 
 # --- SIGTERM: check out, leave /status ------------------------------------------------
 kill -TERM "$ONE_PID"
