@@ -1,7 +1,8 @@
 # CloudCrowd-C build. Plain GNU make; objects and dependency files live under
 # build/<variant>/ so sanitizer and normal objects never mix.
 #   make            build everything (build/release/bin/)
-#   make test       install what is missing, build, run every test
+#   make test       install what is missing, build, run every test (normal
+#                   build, then again under ASan/UBSan)
 #   make asan       ASan/UBSan build, then every test under it
 #   make demo       private stack under var/demo with one node, a real job
 #   make stop       stop the demo stack
@@ -92,10 +93,12 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(LIBCROWD)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
-# The full suite: unit tests, then integration tests against a private stack.
+# The full suite, twice: with the normal build and with the ASan/UBSan
+# build (unit tests, then integration tests against private stacks).
 test: deps
-	@$(MAKE) --no-print-directory all
-	@VARIANT=$(VARIANT) tests/run.sh
+	@$(MAKE) --no-print-directory VARIANT=release all
+	@$(MAKE) --no-print-directory VARIANT=asan all
+	@tests/run-variants.sh release asan
 
 unit: all
 	@VARIANT=$(VARIANT) tests/run.sh --unit-only
