@@ -7,7 +7,6 @@
 #
 # crowd-save/crowd-download are the real build/$VARIANT/bin binaries; when
 # they are not built the checks that need them are skipped, unless
-# T0201_FAKE_TOOLS=1 asks for the shell stand-ins in tests/fixtures/fake-tools.
 # T0201_KEEP=1 keeps the temporary folder. Output: TAP.
 set -u
 
@@ -91,11 +90,9 @@ if [ -x "$BUILD/bin/crowd-save" ]; then
 	[ -x "$BUILD/bin/crowd-download" ] && ln -s "$BUILD/bin/crowd-download" "$TMP/tools/crowd-download"
 	HAVE_SAVE=1
 	TOOLS_KIND=real
-elif [ "${T0201_FAKE_TOOLS:-0}" = 1 ]; then
-	ln -s "$ROOT/tests/fixtures/fake-tools/crowd-save" "$TMP/tools/crowd-save"
-	ln -s "$ROOT/tests/fixtures/fake-tools/crowd-download" "$TMP/tools/crowd-download"
-	HAVE_SAVE=1
-	TOOLS_KIND=fake
+else
+	# make test builds them: missing tools are a failure, not a skip
+	not_ok "crowd-save is built ($BUILD/bin/crowd-save)"
 fi
 echo "# crowd-save: $TOOLS_KIND; temp folder $TMP"
 SKIP_SAVE="crowd-save not built"
