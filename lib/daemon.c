@@ -100,7 +100,8 @@ int cc_daemon_alive(pid_t pid)
 	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
 }
 
-/* pid's command line, arguments joined by spaces, into out; -1 if gone. */
+/* pid's command line into out, every argument followed by one space;
+ * -1 if gone. */
 static int read_cmdline(pid_t pid, char *out, size_t n)
 {
 	char path[64];
@@ -111,12 +112,14 @@ static int read_cmdline(pid_t pid, char *out, size_t n)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	got = read(fd, out, n - 1);
+	got = read(fd, out, n - 2);
 	close(fd);
-	if (got < 0)
+	if (got <= 0)
 		return -1;
-	while (got > 0 && out[got - 1] == '\0')
-		got--;
+	/* Each argument ends with a NUL: each becomes a space, so "-p 90 "
+	 * matches the argument "90" and not "9063". */
+	if (out[got - 1] != '\0')
+		out[got++] = '\0';
 	for (ssize_t i = 0; i < got; i++)
 		if (out[i] == '\0')
 			out[i] = ' ';
@@ -159,6 +162,8 @@ enum cc_daemon_state cc_daemon_check(const char *path,
 	if (!cc_daemon_cmdline_has(*pid, needles)) {
 		if (read_cmdline(*pid, cmd, sizeof(cmd)) < 0)
 			snprintf(cmd, sizeof(cmd), "?");
+		for (size_t l = strlen(cmd); l && cmd[l - 1] == ' ';)
+			cmd[--l] = '\0';
 		snprintf(why, n, "pid %d is another program (%s)", (int)*pid, cmd);
 		return CC_DAEMON_STALE;
 	}

@@ -33,8 +33,10 @@ int cc_daemon_write_pid(const char *path, pid_t pid, struct cc_err *err);
  * has exited is reaped here (so it reads as gone). */
 int cc_daemon_alive(pid_t pid);
 
-/* cc_daemon_cmdline_has - pid's command line (arguments joined by single
- * spaces) contains every string of the NULL-terminated needles. */
+/* cc_daemon_cmdline_has - pid's command line, each argument followed by
+ * one space ("crowd-node -c /etc/cc -p 9063 "), contains every string of
+ * the NULL-terminated needles. End a needle with a space to match a whole
+ * argument: "-p 90 " does not match "-p 9063 ". */
 int cc_daemon_cmdline_has(pid_t pid, const char *const *needles);
 
 /* cc_daemon_check - the state of the process behind pid file path, whose

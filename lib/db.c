@@ -102,6 +102,14 @@ void cc_db_free(struct cc_db *db)
 	free(db);
 }
 
+/* Deadlock or lock wait timeout: InnoDB rolled the statement (and any open
+ * transaction) back; outside a transaction the statement can simply run
+ * again. */
+static int lock_conflict(unsigned int e)
+{
+	return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT;
+}
+
 static int gone(unsigned int e)
 {
 	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST ||
@@ -191,7 +199,7 @@ static MYSQL_STMT *run(struct cc_db *db, const char *sql,
 			goto out;
 		}
 	}
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0, conflicts = 0; attempt < 2; attempt++) {
 		MYSQL_STMT *st = get_stmt(db, sql, err);
 		unsigned int e;
 
@@ -211,6 +219,11 @@ static MYSQL_STMT *run(struct cc_db *db, const char *sql,
 		}
 		e = mysql_stmt_errno(st);
 		cc_err_set(err, (int)e, "%s [%.120s]", mysql_stmt_error(st), sql);
+		if (lock_conflict(e) && !db->in_tx && ++conflicts <= 5) {
+			cc_debug("lock conflict (%u), running the statement again", e);
+			attempt--;
+			continue;
+		}
 		if (gone(e) && !db->in_tx && attempt == 0) {
 			cc_warn("MySQL connection lost (%u), reconnecting", e);
 			close_conn(db);
@@ -457,6 +470,11 @@ void cc_db_rollback(struct cc_db *db)
 	db->in_tx = 0;
 	if (db->conn && mysql_real_query(db->conn, "ROLLBACK", 8))
 		cc_warn("ROLLBACK failed: %s", mysql_error(db->conn));
+}
+
+int cc_db_retryable(const struct cc_err *err)
+{
+	return err && lock_conflict((unsigned)err->code);
 }
 
 int cc_db_in_transaction(const struct cc_db *db)

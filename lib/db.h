@@ -80,6 +80,11 @@ int cc_db_commit(struct cc_db *db, struct cc_err *err);
 void cc_db_rollback(struct cc_db *db);
 int cc_db_in_transaction(const struct cc_db *db);
 
+/* cc_db_retryable - err is a deadlock or lock wait timeout: the
+ * transaction was rolled back and may simply be run again. (Statements
+ * outside a transaction are re-run by db.c itself.) */
+int cc_db_retryable(const struct cc_err *err);
+
 /* cc_db_check_schema - 0 when schema_migrations holds CC_SCHEMA_VERSION;
  * else -1 with what to run in err. */
 int cc_db_check_schema(struct cc_db *db, struct cc_err *err);

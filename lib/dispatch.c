@@ -236,6 +236,12 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 			cc_info("unit %lld (%s, job %lld, attempt %d) -> %s pid %lld%s",
 				u->id, u->action, u->job_id, u->attempts, node->host,
 				pid, k ? "" : " (already finished)");
+		} else if (status == 503 && s->resp && !strncmp(s->resp, "Node Full", 9)) {
+			/* Another dispatcher filled it first: no more for it in
+			 * this round, but it is not overloaded. */
+			st->refused++;
+			unsent++;
+			node->capacity = 0;
 		} else if (status == 503) {
 			st->refused++;
 			unsent++;

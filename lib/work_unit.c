@@ -197,9 +197,8 @@ out:
 
 static int record_failure(struct cc_db *db, const struct cc_config *cfg,
 			  long long id, int attempts, const char *output,
-			  double time)
+			  double time, struct cc_err *err)
 {
-	struct cc_err e;
 	int tries = attempts + 1;
 
 	if (tries < cfg->work_unit_retries) {
@@ -208,19 +207,39 @@ static int record_failure(struct cc_db *db, const struct cc_config *cfg,
 				      CC_DBI(backoff), CC_DBI(id) };
 		cc_info("unit %lld: attempt %d failed, retrying in %lld s", id,
 			tries, backoff);
-		return cc_db_exec(db, SQL_RETRY, p, 5, NULL, NULL, &e);
+		return cc_db_exec(db, SQL_RETRY, p, 5, NULL, NULL, err);
 	} else {
 		struct cc_dbv p[] = { CC_DBI(tries), CC_DBS(output), CC_DBD(time),
 				      CC_DBI(id) };
 		cc_info("unit %lld: failed after %d attempts", id, tries);
-		return cc_db_exec(db, SQL_FAIL, p, 4, NULL, NULL, &e);
+		return cc_db_exec(db, SQL_FAIL, p, 4, NULL, NULL, err);
 	}
 }
+
+static int finish_once(struct cc_db *db, const struct cc_config *cfg,
+		       long long id, long long pid, int succeeded,
+		       const char *output, double time, struct cc_finish *f,
+		       struct cc_err *err);
 
 int cc_work_unit_finish(struct cc_db *db, const struct cc_config *cfg,
 			long long id, long long pid, int succeeded,
 			const char *output, double time, struct cc_finish *f,
 			struct cc_err *err)
+{
+	int rc;
+
+	for (int tries = 1;; tries++) {
+		rc = finish_once(db, cfg, id, pid, succeeded, output, time, f, err);
+		if (rc == 0 || tries == 5 || !cc_db_retryable(err))
+			return rc;
+		cc_debug("unit %lld: %s; running the transaction again", id, err->msg);
+	}
+}
+
+static int finish_once(struct cc_db *db, const struct cc_config *cfg,
+		       long long id, long long pid, int succeeded,
+		       const char *output, double time, struct cc_finish *f,
+		       struct cc_err *err)
 {
 	struct cc_dbv pid_p[] = { CC_DBI(id) };
 	struct cc_db_rows r = { 0 };
@@ -280,7 +299,7 @@ int cc_work_unit_finish(struct cc_db *db, const struct cc_config *cfg,
 		if (!json_is_array(value)) {
 			if (record_failure(db, cfg, id, attempts,
 					   "{\"output\":\"split must return a JSON array\"}",
-					   time) < 0)
+					   time, err) < 0)
 				goto out;
 		} else if (expand_split(db, job_id, action, position, value, err) < 0 ||
 			   cc_db_exec(db, SQL_DELETE_UNIT, pid_p, 1, NULL, NULL, err) < 0) {
@@ -290,8 +309,7 @@ int cc_work_unit_finish(struct cc_db *db, const struct cc_config *cfg,
 		struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(id) };
 		if (cc_db_exec(db, SQL_SUCCEED, p, 3, NULL, NULL, err) < 0)
 			goto out;
-	} else if (record_failure(db, cfg, id, attempts, output, time) < 0) {
-		cc_err_set(err, 500, "recording failure of unit %lld", id);
+	} else if (record_failure(db, cfg, id, attempts, output, time, err) < 0) {
 		goto out;
 	}
 	if (cc_job_check_completion(db, cfg, job_id, &f->callback_due, err) < 0)

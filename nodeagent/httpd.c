@@ -20,6 +20,10 @@
 #define CONNECTION_LIMIT 512
 #define CONNECTION_TIMEOUT 60      /* s an idle connection stays open */
 #define OVERLOADED "Node Overloaded"
+/* All max_workers slots taken: a 503 too (a Ruby central treats every 503
+ * alike), but our central only releases the unit and does not mark the
+ * node busy, since a slot frees as soon as a running action ends. */
+#define FULL "Node Full"
 
 struct req {
 	char *body;
@@ -142,7 +146,7 @@ static enum MHD_Result do_work(struct node *n, struct MHD_Connection *c,
 	case NODE_FULL:
 		cc_info("POST /work: unit %lld refused, %d units already running",
 			u.id, n->cfg.max_workers);
-		ret = reply(c, 503, "text/html;charset=utf-8", OVERLOADED);
+		ret = reply(c, 503, "text/html;charset=utf-8", FULL);
 		break;
 	case NODE_DUPLICATE:
 		ret = reply_error(c, 409, "unit %lld is already running on this node",
