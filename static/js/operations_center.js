@@ -249,9 +249,9 @@
 
 	function setCount(id, value) {
 		var node = $(id), text = fmtInt(value);
+		node.setAttribute('data-value', String(value));
 		if (node.textContent === text) return;
 		node.textContent = text;
-		node.setAttribute('data-value', String(value));
 		node.parentNode.classList.remove('changed');
 		void node.parentNode.offsetWidth;   /* restart the flash animation */
 		node.parentNode.classList.add('changed');
@@ -342,6 +342,7 @@
 	/* ---- nodes and workers -------------------------------------------------- */
 
 	var nodesJson = '';
+	var lastCounts = null;
 	var nodesData = [];
 	var selectedWorker = null;   /* "PID@HOST:PORT" */
 
@@ -406,6 +407,12 @@
 				return String(a.host).localeCompare(String(b.host), 'en', { numeric: true });
 			});
 			var workers = workerCount(nodes);
+			if (lastCounts !== null && lastCounts !== st.job_count + '/' + st.work_unit_count) {
+				/* the queue moved: show it in the job list and the log now */
+				jobsPoller.kick();
+				logPoller.kick();
+			}
+			lastCounts = st.job_count + '/' + st.work_unit_count;
 			var busy = nodes.filter(function (n) { return n.status === 'busy'; }).length;
 			setCount('job_count', st.job_count);
 			setCount('work_unit_count', st.work_unit_count);
@@ -481,7 +488,7 @@
 			field('Job', '#' + unit.job_id, 'job'),
 			field('Unit', '#' + unit.id, 'unit'),
 			field('Attempts', String(unit.attempts), 'attempts'),
-			field('Status', unit.status, 'status'),
+			field('Status', unit.status, 'unit-status'),
 			field('Running for', fmtDuration(unit.running_for), 'running-for'),
 			field('Input', truncate(unit.input, 400), 'input')
 		).forEach(function (n) { dl.appendChild(n); });
@@ -562,9 +569,9 @@
 			td.appendChild(el('span', { className: 'muted', text: 'none' }));
 			return td;
 		}
-		job.outputs.slice(0, 3).forEach(function (o) { td.appendChild(outputItem(o)); });
-		if (job.outputs.length > 3) {
-			var more = el('a', { className: 'more', text: '+' + (job.outputs.length - 3) + ' more',
+		job.outputs.slice(0, 2).forEach(function (o) { td.appendChild(outputItem(o)); });
+		if (job.outputs.length > 2) {
+			var more = el('a', { className: 'more', text: '+' + (job.outputs.length - 2) + ' more',
 				title: 'the whole job JSON', attrs: { target: '_blank', rel: 'noopener' } });
 			more.href = PREFIX + '/jobs/' + encodeURIComponent(job.id);
 			td.appendChild(more);
@@ -790,7 +797,7 @@
 
 	/* ---- start -------------------------------------------------------------- */
 
-	var jobsPoller, blacklistPoller;
+	var jobsPoller, blacklistPoller, logPoller;
 
 	function start() {
 		initCharts();
@@ -799,7 +806,8 @@
 		blacklistPoller = poller('blacklist', pollBlacklist, BLACKLIST_MS);
 		workerPoller = poller('worker', pollWorker, WORKER_MS);
 		poller('actions', pollActions, ACTIONS_MS).kick();
-		poller('log', pollLog, LOG_MS).kick();
+		logPoller = poller('log', pollLog, LOG_MS);
+		logPoller.kick();
 		jobsPoller.kick();
 		blacklistPoller.kick();
 

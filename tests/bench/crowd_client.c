@@ -17,6 +17,8 @@
  * A job is followed by GET /jobs/ID every POLL_MS ms (0: back to back)
  * until its status is succeeded or failed; its time is from the start of
  * the POST to the answer that says succeeded.
+ * A job not done after $CROWD_CLIENT_TIMEOUT seconds (default 3600) is
+ * deleted; `noop` then prints timeout=1 with the rate so far and exits 3.
  * Prints one line of key=value figures; exit 1 on any failure. */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -33,6 +35,7 @@ struct buf {
 static CURL *curl;
 static struct curl_slist *json_hdr;
 static const char *base;
+static double timeout_s = 3600;   /* $CROWD_CLIENT_TIMEOUT */
 
 static double now(void)
 {
@@ -94,6 +97,7 @@ static long request(const char *method, const char *path, const char *body,
 		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
 		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
 	}
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, strcmp(method, "DELETE") ? NULL : "DELETE");
 	rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "crowd_client: %s %s: %s\n", method, url, curl_easy_strerror(rc));
@@ -107,6 +111,8 @@ struct run {
 	double elapsed, post_s, time_taken;
 	long long id;
 	int polls;
+	int timed_out;
+	double percent;          /* percent_complete when it timed out */
 	json_t *job;             /* final job JSON */
 };
 
@@ -164,12 +170,20 @@ static int run_job(const char *body, size_t len, int poll_ms, struct run *r)
 			}
 			return 0;
 		}
-		json_decref(j);
-		if (now() - t0 > 3600) {
-			fprintf(stderr, "crowd_client: job %lld not done after an hour\n", r->id);
+		if (now() - t0 > timeout_s) {
+			/* Give up: note how far it got, and delete the job so that it
+			 * does not load whatever is measured next. */
+			r->elapsed = now() - t0;
+			r->percent = json_number_value(json_object_get(j, "percent_complete"));
+			r->timed_out = 1;
+			fprintf(stderr, "crowd_client: job %lld not done after %.0f s (%.0f%% "
+				"complete): deleting it\n", r->id, timeout_s, r->percent);
+			json_decref(j);
+			request("DELETE", path, NULL, 0, &b);
 			free(b.p);
 			return -1;
 		}
+		json_decref(j);
 	}
 }
 
@@ -259,6 +273,8 @@ int main(int argc, char **argv)
 	}
 	base = argv[1];
 	mode = argv[2];
+	if (getenv("CROWD_CLIENT_TIMEOUT") && atof(getenv("CROWD_CLIENT_TIMEOUT")) > 0)
+		timeout_s = atof(getenv("CROWD_CLIENT_TIMEOUT"));
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	curl = curl_easy_init();
 	json_hdr = curl_slist_append(NULL, "Content-Type: application/json");
@@ -279,6 +295,11 @@ int main(int argc, char **argv)
 			       "polls=%d id=%lld\n", r.elapsed, n / r.elapsed, r.time_taken,
 			       r.post_s * 1000, r.polls, r.id);
 			rc = 0;
+		} else if (r.timed_out) {
+			/* the rate so far, flagged: the caller reports it as a timeout */
+			printf("timeout=1 elapsed_s=%.4f units_per_s=%.1f done_units=%.0f id=%lld\n",
+			       r.elapsed, n * r.percent / 100 / r.elapsed, n * r.percent / 100, r.id);
+			rc = 3;
 		}
 		json_decref(r.job);
 		free(body);

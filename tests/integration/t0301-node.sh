@@ -270,7 +270,7 @@ is "$STATUS" 401 "POST /work without credentials -> 401"
 post_unit "$AUTH" "${UNITS[0]}" -u nodetest:t0301-secret
 is "$STATUS" 200 "POST /work with credentials -> 200"
 post_unit "$AUTH" "${UNITS[1]}" -u nodetest:t0301-secret
-is "$STATUS $BODY" "503 Node Overloaded" "a second unit with max_workers 1 -> 503"
+is "$STATUS $BODY" "503 Node Full" "a second unit with max_workers 1 -> 503 Node Full"
 check "the first unit still completes" wait_until 15 unit_status_is "${UNITS[0]}" 2
 kill -TERM "$AUTH_PID"
 wait "$AUTH_PID"
