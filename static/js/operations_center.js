@@ -530,11 +530,11 @@
 		var bar = el('div', { className: 'bar' });
 		bar.style.width = pct + '%';
 		if (/^[0-9a-fA-F]{6}$/.test(job.color || '')) bar.style.backgroundColor = '#' + job.color;
-		return el('td', { className: 'progress-col' }, [
+		return el('td', { className: 'progress-col' }, [el('div', { className: 'progress-cell' }, [
 			el('div', { className: 'progress', attrs: { role: 'progressbar', 'aria-valuemin': 0,
 				'aria-valuemax': 100, 'aria-valuenow': pct, 'aria-label': 'job ' + job.id + ' progress' } }, [bar]),
 			el('span', { className: 'pct', text: pct + ' %' })
-		]);
+		])]);
 	}
 
 	function outputItem(out) {

@@ -55,6 +55,8 @@ is "$(awk '{print $1}' "$runs" | sort -u | wc -l)" 2000 "... once for each unit"
 used=$(for p in "${ports[@]}"; do grep -c 'count_runs process started' "$A/log/node-$p.log"; done | paste -sd' ')
 diag "units per node: $used"
 check "all three nodes took part" bash -c "! grep -qw 0 <<<'$used'"
+is "$(grep -c 'is overloaded (503)' "$A/log/server.log")" 0 \
+	"nodes that were only full (503 Node Full) were never marked busy"
 passes=$(grep -c 'pass:' "$A/log/cron.out" || true)
 diag "one-shot dispatcher passes that sent units: $passes"
 
