@@ -31,8 +31,7 @@ void cc_route_index(struct cc_app *app, struct cc_req *req, struct cc_resp *resp
 	char *html;
 	size_t len;
 
-	if (cc_job_count_incomplete(app->db, &jobs, &err) < 0 ||
-	    cc_work_unit_count_incomplete(app->db, &units, &err) < 0) {
+	if (cc_job_count_incomplete(app->db, &jobs, &units, &err) < 0) {
 		internal(resp, "counting jobs", &err);
 		return;
 	}
@@ -62,8 +61,7 @@ void cc_route_status(struct cc_app *app, struct cc_req *req, struct cc_resp *res
 
 	(void)req;
 	nodes = cc_node_status_json(app->db, &err);
-	if (!nodes || cc_job_count_incomplete(app->db, &jobs, &err) < 0 ||
-	    cc_work_unit_count_incomplete(app->db, &units, &err) < 0) {
+	if (!nodes || cc_job_count_incomplete(app->db, &jobs, &units, &err) < 0) {
 		json_decref(nodes);
 		internal(resp, "status", &err);
 		return;

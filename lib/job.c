@@ -21,22 +21,20 @@ static const char SQL_FIND_JOB[] =
 	"SELECT id, status, action, options, outputs, time, callback_url, email,"
 	" TIMESTAMPDIFF(MICROSECOND, created_at, NOW(6)) / 1000000.0,"
 	" DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'),"
-	" (SELECT COUNT(*) FROM work_units WHERE job_id = jobs.id),"
-	" (SELECT COUNT(*) FROM work_units WHERE job_id = jobs.id"
-	"  AND status IN (2, 3))"
-	" FROM jobs WHERE id = ?";
+	" units_total, units_done FROM jobs WHERE id = ?";
 static const char SQL_LOCK_JOB[] =
-	"SELECT status, action FROM jobs WHERE id = ? FOR UPDATE";
+	"SELECT status, action, units_total, units_done FROM jobs"
+	" WHERE id = ? FOR UPDATE";
 static const char SQL_JOB_ACTION[] =
 	"SELECT action FROM jobs WHERE id = ?";
 static const char SQL_DELETE_UNITS[] =
 	"DELETE FROM work_units WHERE job_id = ?";
 static const char SQL_DELETE_JOB[] =
 	"DELETE FROM jobs WHERE id = ?";
+/* Index lookups on (job_id, status): never a scan of the job's units. */
 static const char SQL_UNIT_STATE[] =
-	"SELECT COUNT(*), COALESCE(SUM(status NOT IN (2, 3)), 0),"
-	" COALESCE(SUM(status = 3), 0), COALESCE(SUM(status = 4), 0)"
-	" FROM work_units WHERE job_id = ?";
+	"SELECT EXISTS(SELECT 1 FROM work_units WHERE job_id = ? AND status = 3),"
+	" EXISTS(SELECT 1 FROM work_units WHERE job_id = ? AND status = 4)";
 static const char SQL_SET_STATUS[] =
 	"UPDATE jobs SET status = ?, updated_at = NOW(6) WHERE id = ?";
 static const char SQL_COMPLETE_OUTPUTS[] =
@@ -44,13 +42,17 @@ static const char SQL_COMPLETE_OUTPUTS[] =
 	" ORDER BY position, id";
 static const char SQL_DELETE_COMPLETE_UNITS[] =
 	"DELETE FROM work_units WHERE job_id = ? AND status IN (2, 3)";
+static const char SQL_FORGET_COMPLETE_UNITS[] =
+	"UPDATE jobs SET units_total = units_total - units_done, units_done = 0"
+	" WHERE id = ?";
 static const char SQL_FINISH_JOB[] =
 	"UPDATE jobs SET status = ?, outputs = ?,"
 	" time = TIMESTAMPDIFF(MICROSECOND, created_at, NOW(6)) / 1000000.0,"
 	" callback_at = IF(callback_url IS NULL, NULL, NOW(6)),"
 	" updated_at = NOW(6) WHERE id = ?";
 static const char SQL_COUNT_INCOMPLETE[] =
-	"SELECT COUNT(*) FROM jobs WHERE status NOT IN (2, 3)";
+	"SELECT COUNT(*), COALESCE(SUM(units_total - units_done), 0)"
+	" FROM jobs WHERE status IN (1, 4, 5)";
 static const char SQL_OLD_JOBS[] =
 	"SELECT id FROM jobs WHERE status IN (2, 3)"
 	" AND updated_at < NOW(6) - INTERVAL ? DAY LIMIT 1000";
@@ -326,7 +328,7 @@ out:
 }
 
 int cc_job_lock(struct cc_db *db, long long id, int *status, char **action,
-		struct cc_err *err)
+		long long *total, long long *done, struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(id) };
 	struct cc_db_rows r;
@@ -340,6 +342,10 @@ int cc_job_lock(struct cc_db *db, long long id, int *status, char **action,
 	}
 	*status = (int)cc_db_cell_int(&r, 0, 0);
 	*action = dup_cell(&r, 1);
+	if (total)
+		*total = cc_db_cell_int(&r, 0, 2);
+	if (done)
+		*done = cc_db_cell_int(&r, 0, 3);
 	cc_db_rows_free(&r);
 	return *action ? 1 : cc_err_set(err, 500, "out of memory");
 }
@@ -378,23 +384,23 @@ int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
 			    struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(job_id) };
+	struct cc_dbv p2[] = { CC_DBI(job_id), CC_DBI(job_id) };
 	struct cc_db_rows r;
-	long long total, incomplete, failed, splitting;
-	int status, rc = -1, next;
+	long long total = 0, done = 0, incomplete, failed, splitting;
+	int status, rc = -1, next, found;
 	char *action = NULL, *text = NULL;
 	json_t *outs = NULL;
 
 	*callback_due = 0;
-	if (cc_job_lock(db, job_id, &status, &action, err) <= 0)
-		return action ? -1 : (err && err->code ? -1 : 0);
-	if (cc_db_query(db, SQL_UNIT_STATE, p, 1, &r, err) < 0)
+	found = cc_job_lock(db, job_id, &status, &action, &total, &done, err);
+	if (found <= 0)
+		return found;
+	incomplete = total - done;
+	if (cc_db_query(db, SQL_UNIT_STATE, p2, 2, &r, err) < 0)
 		goto out;
-	total = cc_db_cell_int(&r, 0, 0);
-	incomplete = cc_db_cell_int(&r, 0, 1);
-	failed = cc_db_cell_int(&r, 0, 2);
-	splitting = cc_db_cell_int(&r, 0, 3);
+	failed = cc_db_cell_int(&r, 0, 0);
+	splitting = cc_db_cell_int(&r, 0, 1);
 	cc_db_rows_free(&r);
-	(void)total;
 	if (cc_status_complete(status)) {
 		rc = 0;
 		goto out;
@@ -425,6 +431,7 @@ int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
 		}
 		in = (struct cc_unit_input){ text, strlen(text), 1, 0 };
 		if (cc_db_exec(db, SQL_DELETE_COMPLETE_UNITS, p, 1, NULL, NULL, err) < 0 ||
+		    cc_db_exec(db, SQL_FORGET_COMPLETE_UNITS, p, 1, NULL, NULL, err) < 0 ||
 		    cc_work_unit_create_many(db, job_id, action, CC_STATUS_MERGING,
 					     &in, 1, err) < 0 ||
 		    cc_db_exec(db, SQL_SET_STATUS, q, 2, NULL, NULL, err) < 0)
@@ -448,6 +455,7 @@ int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
 
 		if (cc_db_exec(db, SQL_FINISH_JOB, q, 3, NULL, NULL, err) < 0 ||
 		    cc_db_exec(db, SQL_DELETE_COMPLETE_UNITS, p, 1, NULL, NULL, err) < 0 ||
+		    cc_db_exec(db, SQL_FORGET_COMPLETE_UNITS, p, 1, NULL, NULL, err) < 0 ||
 		    cc_db_query(db, SQL_HAS_CALLBACK, c, 1, &cb, err) < 0)
 			goto out;
 		*callback_due = cb.nrows && cc_db_cell_int(&cb, 0, 0);
@@ -462,10 +470,17 @@ out:
 	return rc;
 }
 
-int cc_job_count_incomplete(struct cc_db *db, long long *n, struct cc_err *err)
+int cc_job_count_incomplete(struct cc_db *db, long long *jobs, long long *units,
+			    struct cc_err *err)
 {
-	int found;
-	return cc_db_query_int(db, SQL_COUNT_INCOMPLETE, NULL, 0, n, &found, err);
+	struct cc_db_rows r;
+
+	if (cc_db_query(db, SQL_COUNT_INCOMPLETE, NULL, 0, &r, err) < 0)
+		return -1;
+	*jobs = cc_db_cell_int(&r, 0, 0);
+	*units = cc_db_cell_int(&r, 0, 1);
+	cc_db_rows_free(&r);
+	return 0;
 }
 
 int cc_job_cleanup_old(struct cc_db *db, const struct cc_config *cfg, int days,

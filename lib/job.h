@@ -27,7 +27,7 @@ struct cc_job {
 	char *email;          /* NULL when unset */
 	double age;           /* seconds since created_at */
 	char created_at[32];  /* ISO-8601 UTC */
-	long long unit_count; /* rows in work_units */
+	long long unit_count; /* rows in work_units (jobs.units_total) */
 	long long units_done; /* of them, succeeded or failed */
 };
 
@@ -79,13 +79,15 @@ int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
 			    struct cc_err *err);
 
 /* cc_job_lock - SELECT ... FOR UPDATE on the job row (inside a
- * transaction); fills status and action (caller frees *action). 1 found,
- * 0 not, -1 error. */
+ * transaction); fills status, action (caller frees *action) and the unit
+ * counters (total, done may be NULL). 1 found, 0 not, -1 error. */
 int cc_job_lock(struct cc_db *db, long long id, int *status, char **action,
-		struct cc_err *err);
+		long long *total, long long *done, struct cc_err *err);
 
-/* cc_job_count_incomplete - jobs not succeeded/failed. */
-int cc_job_count_incomplete(struct cc_db *db, long long *n, struct cc_err *err);
+/* cc_job_count_incomplete - jobs not succeeded/failed, and their units
+ * not yet done (from the counters: no scan of work_units). */
+int cc_job_count_incomplete(struct cc_db *db, long long *jobs, long long *units,
+			    struct cc_err *err);
 
 /* cc_job_cleanup_old - delete complete jobs (and their files) last updated
  * more than days ago; *deleted gets the count. */

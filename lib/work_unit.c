@@ -45,7 +45,7 @@ static const char SQL_RETRY[] =
 	" available_at = NOW(6) + INTERVAL ? SECOND, updated_at = NOW(6)"
 	" WHERE id = ?";
 static const char SQL_FAIL[] =
-	"UPDATE work_units SET status = 3, attempts = ?, output = ?, time = ?,"
+	"UPDATE work_units SET status = 3, output = ?, time = ?, attempts = ?,"
 	" node_record_id = NULL, worker_pid = NULL, reservation = NULL,"
 	" lease_until = NULL, updated_at = NOW(6) WHERE id = ?";
 static const char SQL_DELETE_UNIT[] =
@@ -89,8 +89,12 @@ static const char SQL_BY_WORKER[] =
 	" n.host, w.worker_pid"
 	" FROM work_units w JOIN node_records n ON n.id = w.node_record_id"
 	" WHERE w.worker_pid = ? AND n.host = ? LIMIT 1";
-static const char SQL_COUNT_INCOMPLETE[] =
-	"SELECT COUNT(*) FROM work_units WHERE status IN (1, 4, 5)";
+static const char SQL_ADD_UNITS[] =
+	"UPDATE jobs SET units_total = units_total + ? WHERE id = ?";
+static const char SQL_UNIT_DONE[] =
+	"UPDATE jobs SET units_done = units_done + 1 WHERE id = ?";
+static const char SQL_UNIT_REMOVED[] =
+	"UPDATE jobs SET units_total = units_total - 1 WHERE id = ?";
 
 static void build_batch(void)
 {
@@ -157,6 +161,11 @@ int cc_work_unit_create_many(struct cc_db *db, long long job_id,
 			goto out;
 		i += k;
 	}
+	{
+		struct cc_dbv q[] = { CC_DBI((long long)n), CC_DBI(job_id) };
+		if (cc_db_exec(db, SQL_ADD_UNITS, q, 2, NULL, NULL, err) < 0)
+			goto out;
+	}
 	rc = 0;
 out:
 	free(p);
@@ -196,8 +205,8 @@ out:
 }
 
 static int record_failure(struct cc_db *db, const struct cc_config *cfg,
-			  long long id, int attempts, const char *output,
-			  double time, struct cc_err *err)
+			  long long job_id, long long id, int attempts,
+			  const char *output, double time, struct cc_err *err)
 {
 	int tries = attempts + 1;
 
@@ -209,10 +218,12 @@ static int record_failure(struct cc_db *db, const struct cc_config *cfg,
 			tries, backoff);
 		return cc_db_exec(db, SQL_RETRY, p, 5, NULL, NULL, err);
 	} else {
-		struct cc_dbv p[] = { CC_DBI(tries), CC_DBS(output), CC_DBD(time),
+		struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(tries),
 				      CC_DBI(id) };
+		struct cc_dbv j[] = { CC_DBI(job_id) };
 		cc_info("unit %lld: failed after %d attempts", id, tries);
-		return cc_db_exec(db, SQL_FAIL, p, 4, NULL, NULL, err);
+		return cc_db_exec(db, SQL_FAIL, p, 4, NULL, NULL, err) < 0 ||
+		       cc_db_exec(db, SQL_UNIT_DONE, j, 1, NULL, NULL, err) < 0 ? -1 : 0;
 	}
 }
 
@@ -242,6 +253,7 @@ static int finish_once(struct cc_db *db, const struct cc_config *cfg,
 		       struct cc_err *err)
 {
 	struct cc_dbv pid_p[] = { CC_DBI(id) };
+	struct cc_dbv job_p[1];
 	struct cc_db_rows r = { 0 };
 	json_t *parsed = NULL, *value;
 	long long job_id, worker_pid, position;
@@ -266,7 +278,7 @@ static int finish_once(struct cc_db *db, const struct cc_config *cfg,
 		goto out;
 	}
 	/* Lock order everywhere: job row, then unit rows. */
-	found = cc_job_lock(db, job_id, &job_status, &job_action, err);
+	found = cc_job_lock(db, job_id, &job_status, &job_action, NULL, NULL, err);
 	if (found < 0)
 		goto out;
 	if (cc_db_query(db, SQL_UNIT_LOCK, pid_p, 1, &r, err) < 0)
@@ -277,6 +289,7 @@ static int finish_once(struct cc_db *db, const struct cc_config *cfg,
 		goto out;
 	}
 	f->job_id = job_id;
+	job_p[0] = CC_DBI(job_id);
 	status = (int)cc_db_cell_int(&r, 0, 0);
 	attempts = (int)cc_db_cell_int(&r, 0, 1);
 	worker_pid = cc_db_cell_null(&r, 0, 2) ? 0 : cc_db_cell_int(&r, 0, 2);
@@ -297,19 +310,21 @@ static int finish_once(struct cc_db *db, const struct cc_config *cfg,
 	}
 	if (succeeded && status == CC_STATUS_SPLITTING) {
 		if (!json_is_array(value)) {
-			if (record_failure(db, cfg, id, attempts,
+			if (record_failure(db, cfg, job_id, id, attempts,
 					   "{\"output\":\"split must return a JSON array\"}",
 					   time, err) < 0)
 				goto out;
 		} else if (expand_split(db, job_id, action, position, value, err) < 0 ||
-			   cc_db_exec(db, SQL_DELETE_UNIT, pid_p, 1, NULL, NULL, err) < 0) {
+			   cc_db_exec(db, SQL_DELETE_UNIT, pid_p, 1, NULL, NULL, err) < 0 ||
+			   cc_db_exec(db, SQL_UNIT_REMOVED, job_p, 1, NULL, NULL, err) < 0) {
 			goto out;
 		}
 	} else if (succeeded) {
 		struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(id) };
-		if (cc_db_exec(db, SQL_SUCCEED, p, 3, NULL, NULL, err) < 0)
+		if (cc_db_exec(db, SQL_SUCCEED, p, 3, NULL, NULL, err) < 0 ||
+		    cc_db_exec(db, SQL_UNIT_DONE, job_p, 1, NULL, NULL, err) < 0)
 			goto out;
-	} else if (record_failure(db, cfg, id, attempts, output, time, err) < 0) {
+	} else if (record_failure(db, cfg, job_id, id, attempts, output, time, err) < 0) {
 		goto out;
 	}
 	if (cc_job_check_completion(db, cfg, job_id, &f->callback_due, err) < 0)
@@ -503,9 +518,3 @@ int cc_work_unit_json_by_worker(struct cc_db *db, long long pid,
 	return 1;
 }
 
-int cc_work_unit_count_incomplete(struct cc_db *db, long long *n,
-				  struct cc_err *err)
-{
-	int found;
-	return cc_db_query_int(db, SQL_COUNT_INCOMPLETE, NULL, 0, n, &found, err);
-}

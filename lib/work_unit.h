@@ -107,8 +107,4 @@ int cc_work_unit_expire_leases(struct cc_db *db, const struct cc_config *cfg,
 int cc_work_unit_json_by_worker(struct cc_db *db, long long pid,
 				const char *host, char **out, struct cc_err *err);
 
-/* cc_work_unit_count_incomplete - units not succeeded/failed. */
-int cc_work_unit_count_incomplete(struct cc_db *db, long long *n,
-				  struct cc_err *err);
-
 #endif

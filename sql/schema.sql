@@ -23,7 +23,11 @@ CREATE TABLE jobs (
   time             DOUBLE NULL,              -- seconds, once complete
   callback_url     VARCHAR(2048) NULL,
   email            VARCHAR(255) NULL,
-  -- additions: callback delivery state (attempts, next try)
+  -- additions: unit counters kept in the same transactions that create,
+  -- finish and remove units (so no hot path counts work_units rows), and
+  -- callback delivery state (attempts, next try)
+  units_total      BIGINT NOT NULL DEFAULT 0, -- rows in work_units
+  units_done       BIGINT NOT NULL DEFAULT 0, -- of them succeeded or failed
   callback_attempts INT NOT NULL DEFAULT 0,
   callback_at      DATETIME(6) NULL,         -- next callback try; NULL = none due
   created_at       DATETIME(6) NOT NULL,

@@ -162,4 +162,8 @@ http DELETE /blacklist/slow_noop
 wait_job "$held" 20
 is "$(jq -r .status <<<"$JOB")" succeeded "removing it from the blacklist dispatches the unit right away"
 
+# The unit counters kept on each job agree with the unit rows.
+is "$(sql "SELECT COUNT(*) FROM jobs j WHERE units_total <> (SELECT COUNT(*) FROM work_units w WHERE w.job_id = j.id) OR units_done <> (SELECT COUNT(*) FROM work_units w WHERE w.job_id = j.id AND w.status IN (2, 3))")" 0 \
+	"every job's unit counters match its unit rows"
+
 done_testing

@@ -110,4 +110,8 @@ check "the restarted node gets no credit for its old process's unit ($old_pid ->
 wait_job "$id" 40
 is "$(jq -c '[.status,.outputs]' <<<"$JOB")" '["succeeded",["r"]]' "the unit ran again and the job succeeded"
 
+# The unit counters kept on each job agree with the unit rows.
+is "$(sql "SELECT COUNT(*) FROM jobs j WHERE units_total <> (SELECT COUNT(*) FROM work_units w WHERE w.job_id = j.id) OR units_done <> (SELECT COUNT(*) FROM work_units w WHERE w.job_id = j.id AND w.status IN (2, 3))")" 0 \
+	"every job's unit counters match its unit rows"
+
 done_testing
