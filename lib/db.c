@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "db.h"
 #include "log.h"
 
@@ -26,6 +27,7 @@ struct cc_db {
 	size_t nslots;
 	int in_tx;
 	unsigned long queries;
+	time_t last_used;     /* for the idle check before a transaction */
 };
 
 static int open_conn(struct cc_db *db, struct cc_err *err)
@@ -213,6 +215,7 @@ static MYSQL_STMT *run(struct cc_db *db, const char *sql,
 		if (bind_params(st, b, lens, p, n, err) < 0)
 			goto out;
 		db->queries++;
+		db->last_used = time(NULL);
 		if (!mysql_stmt_execute(st)) {
 			ret = st;
 			goto out;
@@ -446,8 +449,11 @@ static int fixed(struct cc_db *db, const char *sql, struct cc_err *err)
 
 int cc_db_begin(struct cc_db *db, struct cc_err *err)
 {
-	/* A dead connection is noticed here, before any work, and re-opened. */
-	if (db->conn && mysql_ping(db->conn) != 0)
+	/* A connection idle for a while may have been closed by the server
+	 * (wait_timeout): check it here, before any work, and re-open it.
+	 * A busy one is not pinged: that would cost a round trip per
+	 * transaction. */
+	if (db->conn && time(NULL) - db->last_used > 30 && mysql_ping(db->conn) != 0)
 		close_conn(db);
 	if (fixed(db, "START TRANSACTION", err) < 0)
 		return -1;

@@ -13,6 +13,7 @@
 int cc_log_min_level = CC_LOG_INFO;
 static const char *prog = "crowd";
 static int log_fd = 2;
+static int tee_stderr;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -31,6 +32,11 @@ int cc_log_open(const char *path)
 		close(log_fd);
 	log_fd = fd;
 	return 0;
+}
+
+void cc_log_tee(int on)
+{
+	tee_stderr = on;
 }
 
 int cc_log_set_level(const char *name)
@@ -77,6 +83,9 @@ void cc_log_write(enum cc_log_level level, const char *file, int line,
 	buf[n++] = '\n';
 	if (write(log_fd, buf, n) < 0) {
 		/* nowhere left to report it */
+	}
+	if (tee_stderr && log_fd != 2 && write(2, buf, n) < 0) {
+		/* likewise */
 	}
 	errno = saved;
 }

@@ -16,6 +16,9 @@ void cc_log_init(const char *program);
  * (logging stays on stderr). */
 int cc_log_open(const char *path);
 
+/* cc_log_tee - also copy every line to stderr while logging to a file. */
+void cc_log_tee(int on);
+
 /* cc_log_set_level - "debug", "info", "warn" or "error"; -1 if unknown. */
 int cc_log_set_level(const char *name);
 

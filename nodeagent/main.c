@@ -144,6 +144,8 @@ static void open_log(struct node *n)
 		return;
 	}
 	fprintf(stderr, "crowd-node %s: logging to %s\n", n->identity, path);
+	/* A person at a terminal sees the lines as well. */
+	cc_log_tee(isatty(2));
 }
 
 int main(int argc, char **argv)
