@@ -334,6 +334,9 @@ json_t *cc_node_status_json(struct cc_db *db, struct cc_err *err)
 					json_string(cc_db_cell(&nodes, i, 2)) : json_null()) ||
 		    json_object_set_new(o, "workers", pids) ||
 		    json_object_set_new(o, "status", json_string(busy ? "busy" : "available")) ||
+		    /* an addition, after the original's keys */
+		    json_object_set_new(o, "max_workers", cc_db_cell_null(&nodes, i, 4) ?
+					json_null() : json_integer(cc_db_cell_int(&nodes, i, 4))) ||
 		    json_array_append_new(arr, o)) {
 			json_decref(arr);
 			arr = NULL;

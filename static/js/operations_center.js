@@ -386,11 +386,16 @@
 				});
 			});
 			var busy = n.status === 'busy';
+			/* max_workers: when central reports it (an addition to /status) */
+			var cap = typeof n.max_workers === 'number' ? workers.length + '/' + n.max_workers :
+				String(workers.length);
 			frag.appendChild(el('article', { className: 'node ' + (busy ? 'busy' : 'available'),
 				attrs: { 'data-host': n.host, 'data-status': n.status } }, [
 				el('header', {}, [
 					el('span', { className: 'host', text: n.host }),
 					n.tag ? el('span', { className: 'tag', text: n.tag, title: 'tag' }) : null,
+					el('span', { className: 'cap', text: cap, title: typeof n.max_workers === 'number' ?
+						'workers running / max_workers' : 'workers running' }),
 					el('span', { className: 'state', text: busy ? 'busy' : 'available' })
 				]),
 				el('div', { className: 'workers' }, chips.length ? chips :

@@ -65,7 +65,7 @@ if [[ -n $static ]]; then
 		f=$(cd "$REPO/static" && find . -type f -name "*.${ext%%:*}" | sort | head -n 1)
 		[[ -n $f ]] || continue
 		http GET "/static/${f#./}"
-		like "$CTYPE" "^${ext#*:}" "/static/ .${ext%%:*} files are ${ext#*:}"
+		is "${CTYPE%%;*}" "${ext#*:}" "/static/ .${ext%%:*} files are ${ext#*:}"
 	done
 else
 	skip "GET /static/FILE" "static/ is empty: nothing to serve yet"
