@@ -72,7 +72,7 @@ static const struct key keys[] = {
 	B("", "s3_authentication", s3_authentication, "no",
 	  "private objects with presigned URLs valid 24 h"),
 	S("", "s3_endpoint", s3_endpoint, "https://s3.amazonaws.com",
-	  "S3 endpoint URL"),
+	  "S3 endpoint URL, path-style (outside us-east-1: https://s3.REGION.amazonaws.com)"),
 	S("", "s3_region", s3_region, "us-east-1", "S3 region"),
 	P("", "log_path", log_path, "log", "folder of log files"),
 	P("", "pid_path", pid_path, "run", "folder of pid files"),

@@ -1,4 +1,6 @@
-/* http.h - every HTTP client call goes through libcurl here. A struct
+/* http.h - the HTTP client calls of central, nodes and workers, through
+ * libcurl (dispatch.c drives libcurl's multi interface itself for
+ * concurrent POSTs, and store_s3.c for signed, streamed requests). A struct
  * cc_http keeps one easy handle so connections are reused (keep-alive)
  * between calls to the same host. Basic auth comes from the config when
  * http_authentication is on. Not thread-safe: one cc_http per thread. */

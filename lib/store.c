@@ -5,6 +5,7 @@
 #include "action.h"
 #include "store.h"
 #include "store_fs.h"
+#include "store_s3.h"
 
 /* The part after the last '/', borrowed from path. */
 static const char *base_name(const char *path)
@@ -44,7 +45,8 @@ int cc_store_save(const struct cc_config *cfg, const char *action,
 		return cc_store_fs_save(cfg, action, job_id, unit_id, path, name,
 					url, url_len, err);
 	if (!strcmp(cfg->storage, "s3"))
-		return cc_err_set(err, 501, "storage = s3 is not built yet");
+		return cc_store_s3_save(cfg, action, job_id, unit_id, path, name,
+					url, url_len, err);
 	return cc_err_set(err, 500, "unknown storage '%s'", cfg->storage);
 }
 
@@ -56,6 +58,6 @@ int cc_store_delete_job(const struct cc_config *cfg, const char *action,
 	if (!strcmp(cfg->storage, "filesystem"))
 		return cc_store_fs_delete_job(cfg, action, job_id, err);
 	if (!strcmp(cfg->storage, "s3"))
-		return cc_err_set(err, 501, "storage = s3 is not built yet");
+		return cc_store_s3_delete_job(cfg, action, job_id, err);
 	return cc_err_set(err, 500, "unknown storage '%s'", cfg->storage);
 }
