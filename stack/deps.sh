@@ -25,8 +25,9 @@ PACKAGES=(
 	libcmocka-dev jq curl iproute2 procps psmisc
 	# what the shipped actions run
 	graphicsmagick poppler-utils qpdf ghostscript
-	# ---- browser tests (later): chromium, nodejs, npm go here; the npm ----
-	# ---- packages (playwright-core, s3rver) get their own step below  ----
+	# (the browser test and the S3 test install what they need themselves:
+	#  tests/browser/setup.sh -> chromium, playwright-core;
+	#  tests/s3/setup.sh -> @20minutes/s3rver)
 )
 
 missing=()
