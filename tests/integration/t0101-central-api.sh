@@ -20,7 +20,7 @@ http PUT /node/vm:9063 -H 'Content-Type: application/x-www-form-urlencoded' \
 is "$(sql "SELECT COUNT(*), MAX(tag), MAX(max_workers) FROM node_records" | tr '\t' ' ')" "1 gpu 2" \
 	"a duplicate check-in updates the one record"
 http GET /status
-is "$(jq -c '.nodes' <<<"$BODY")" '[{"host":"vm:9063","tag":"gpu","workers":[],"status":"available"}]' \
+is "$(jq -c '.nodes' <<<"$BODY")" '[{"host":"vm:9063","tag":"gpu","workers":[],"status":"available","max_workers":2}]' \
 	"the node shows in /status"
 http DELETE /node/vm:9063
 is "$STATUS" 204 "DELETE /node/:host answers 204"
