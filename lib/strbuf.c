@@ -1,0 +1,37 @@
+/* strbuf.c - a growing string (see strbuf.h). Capacity doubles from 256
+ * bytes, so n appends cost O(n) copies; the first failed realloc latches
+ * `oom` instead of returning an error from every append. */
+#include <stdlib.h>
+#include <string.h>
+#include "strbuf.h"
+
+void cc_strbuf_put(struct cc_strbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *p;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap))) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void cc_strbuf_puts(struct cc_strbuf *b, const char *s)
+{
+	cc_strbuf_put(b, s, strlen(s));
+}
+
+void cc_strbuf_putc(struct cc_strbuf *b, char c)
+{
+	cc_strbuf_put(b, &c, 1);
+}
