@@ -1,5 +1,5 @@
 /* cli.h - the `crowd` command: what main.c parsed, shared by the command
- * files (install.c, service.c, dbcmds.c, client.c), and the helpers in
+ * files (install.c, server.c, node.c, dbcmds.c, client.c), and the helpers in
  * common.c they all use (config, database, central server, messages).
  * Every command returns one of the exit codes below; it prints the reason
  * of a failure on stderr as "crowd: REASON" and logs the work it does

@@ -500,9 +500,10 @@ int cc_db_check_schema(struct cc_db *db, struct cc_err *err)
 
 	if (cc_db_query_int(db, SQL_SCHEMA_VERSION, p, 1, &n, &found, &e2) < 0 || !n)
 		return cc_err_set(err, 500, "database '%s' does not have schema version "
-				  "%s (%s); run: crowd load_schema",
+				  "%s (%s); run: crowd -c %s load_schema",
 				  db->cfg->db_name, CC_SCHEMA_VERSION,
-				  found || e2.code == 0 ? "out of date" : e2.msg);
+				  found || e2.code == 0 ? "out of date" : e2.msg,
+				  db->cfg->dir);
 	return 0;
 }
 

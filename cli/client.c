@@ -1,0 +1,522 @@
+/* client.c - the commands for people at a terminal, all over central's
+ * HTTP API (so they work from any machine that reaches central):
+ * `submit` (POST /jobs), `status` (GET /jobs/:id, --wait follows it with a
+ * live bar on a terminal, timestamped lines otherwise), `jobs` (GET /jobs,
+ * paged), `nodes` (GET /status) and `blacklist add|rm|ls`.
+ * stdout carries results (the job JSON is always the last line of submit
+ * and status); messages and logs go to stderr. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include "action.h"
+#include "cli.h"
+#include "form.h"
+#include "job.h"
+#include "log.h"
+#include "progress.h"
+
+#define REQ_TIMEOUT 30           /* s per request */
+#define GIVE_UP_AFTER 60.0       /* s of central unreachable while waiting */
+#define PLAIN_REPEAT 30.0        /* s between unchanged plain lines */
+
+static double wall(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static void nap(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+
+	nanosleep(&ts, NULL);
+}
+
+static struct cc_http *client_new(struct cli *c, int *rc)
+{
+	struct cc_http *http;
+
+	if ((*rc = cli_load_config(c)) != CLI_OK)
+		return NULL;
+	if (cc_http_global_init() < 0 || !(http = cc_http_new(&c->cfg))) {
+		*rc = cli_fail(CLI_FAILED, "cannot initialise libcurl");
+		return NULL;
+	}
+	return http;
+}
+
+/* Print "TIMESTAMP text" on stdout. */
+static void stamped(const char *text)
+{
+	char ts[40];
+
+	cli_timestamp(wall(), ts, sizeof(ts));
+	printf("%s %s\n", ts, text);
+	fflush(stdout);
+}
+
+/* The end of a followed or shown job: its JSON as the last stdout line;
+ * a failed job is a failure, with its outputs (the errors) on stderr. */
+static int finish(const json_t *job, const struct cli_job_view *v)
+{
+	char *text = json_dumps(job, CC_JSON_FLAGS);
+
+	printf("%s\n", text ? text : "{}");
+	fflush(stdout);
+	if (v->complete && !v->succeeded) {
+		char *outs = json_dumps(json_object_get(job, "outputs"),
+					JSON_COMPACT | JSON_ENCODE_ANY);
+		cli_fail(CLI_FAILED, "job %lld failed: %.400s", v->id,
+			 outs ? outs : "(no outputs)");
+		free(outs);
+		free(text);
+		return CLI_FAILED;
+	}
+	free(text);
+	return CLI_OK;
+}
+
+/* GET /jobs/:id into *job (new reference). CLI_OK, or an exit code with
+ * the reason printed; *gone is set on a 404. */
+static int get_job(struct cli *c, struct cc_http *http, long long id,
+		   json_t **job, int *gone, int quiet_transport)
+{
+	struct cc_http_resp resp;
+	char path[64], msg[512];
+	int rc;
+
+	*job = NULL;
+	*gone = 0;
+	snprintf(path, sizeof(path), "/jobs/%lld", id);
+	if (quiet_transport) {
+		struct cc_err err = { 0 };
+		char base[CC_STR_LEN], url[CC_STR_LEN + 64];
+		cli_central_url(c, base, sizeof(base));
+		snprintf(url, sizeof(url), "%s%s", base, path);
+		if (cc_http_request(http, "GET", url, NULL, REQ_TIMEOUT, &resp, &err) < 0) {
+			cc_warn("cannot reach central (%s); still trying", err.msg);
+			cc_http_resp_cleanup(&resp);
+			return CLI_CENTRAL;
+		}
+	} else if ((rc = cli_central(c, http, "GET", path, NULL, REQ_TIMEOUT, &resp))) {
+		return rc;
+	}
+	if (resp.status == 404) {
+		*gone = 1;
+		cc_http_resp_cleanup(&resp);
+		return cli_fail(CLI_FAILED, "job %lld not found (never created, deleted, "
+				"or removed after its callback answered 201 Created)", id);
+	}
+	if (resp.status != 200 || !(*job = json_loads(resp.body, 0, NULL))) {
+		rc = resp.status >= 500 || resp.status == 200 ? CLI_CENTRAL : CLI_FAILED;
+		cli_fail(rc, "GET %s: %s", path, cli_resp_error(&resp, msg, sizeof(msg)));
+		cc_http_resp_cleanup(&resp);
+		return rc;
+	}
+	cc_http_resp_cleanup(&resp);
+	return CLI_OK;
+}
+
+/* Follow a job until it is complete: a live bar when stdout is a terminal,
+ * else a timestamped line whenever something changes (and every 30 s). */
+static int follow(struct cli *c, struct cc_http *http, long long id)
+{
+	struct cli_job_view v = { 0 }, last = { 0 };
+	int tty = isatty(STDOUT_FILENO), first = 1, rc, gone;
+	double start = wall(), last_line = 0, unreachable_since = 0;
+	json_t *job = NULL;
+	char text[512];
+
+	for (;;) {
+		json_decref(job);
+		rc = get_job(c, http, id, &job, &gone, 1);
+		if (rc == CLI_CENTRAL && !job) {
+			if (!unreachable_since)
+				unreachable_since = wall();
+			if (wall() - unreachable_since > GIVE_UP_AFTER) {
+				if (tty && !first)
+					putchar('\n');
+				return cli_fail(CLI_CENTRAL, "central unreachable for %.0f s: "
+						"giving up (job %lld may still be running; "
+						"crowd status %lld)", GIVE_UP_AFTER, id, id);
+			}
+			nap(1);
+			continue;
+		}
+		if (rc != CLI_OK) {
+			if (tty && !first)
+				putchar('\n');
+			return rc;
+		}
+		unreachable_since = 0;
+		if (cli_job_view_from_json(job, &v) < 0) {
+			json_decref(job);
+			return cli_fail(CLI_CENTRAL, "GET /jobs/%lld: not a job", id);
+		}
+		if (tty) {
+			cli_progress_bar(&v, 30, text, sizeof(text));
+			printf("\r%s\033[K", text);
+			fflush(stdout);
+		} else if (first || cli_progress_changed(&last, &v) ||
+			   wall() - last_line >= PLAIN_REPEAT) {
+			cli_progress_line(&v, text, sizeof(text));
+			stamped(text);
+			last_line = wall();
+		}
+		first = 0;
+		last = v;
+		if (v.complete)
+			break;
+		if (c->timeout > 0 && wall() - start > c->timeout) {
+			if (tty)
+				putchar('\n');
+			json_decref(job);
+			return cli_fail(CLI_FAILED, "job %lld is still %s (%d%%) after "
+					"--timeout %g s; it goes on: crowd status %lld --wait",
+					id, v.status, v.percent, c->timeout, id);
+		}
+		nap(tty ? 0.25 : 0.5);
+	}
+	if (tty)
+		putchar('\n');
+	snprintf(text, sizeof(text), "job %lld %s in %.1f s", id, v.status, v.seconds);
+	stamped(text);
+	rc = finish(job, &v);
+	json_decref(job);
+	return rc;
+}
+
+/* The job spec of `submit`: --file, then the command line over it. */
+static json_t *build_spec(struct cli *c, int argc, char **argv, int *rc)
+{
+	json_error_t jerr;
+	json_t *spec, *inputs, *opts;
+
+	*rc = CLI_USAGE;
+	if (c->file) {
+		spec = !strcmp(c->file, "-") ? json_loadf(stdin, 0, &jerr) :
+					     json_load_file(c->file, 0, &jerr);
+		if (!spec) {
+			cli_usage("submit: --file %s: %s (line %d, column %d)", c->file,
+				  jerr.text, jerr.line, jerr.column);
+			return NULL;
+		}
+		if (!json_is_object(spec)) {
+			json_decref(spec);
+			cli_usage("submit: --file %s: a job is a JSON object {\"action\", "
+				  "\"inputs\", \"options\"}", c->file);
+			return NULL;
+		}
+	} else if (!(spec = json_object())) {
+		*rc = cli_fail(CLI_FAILED, "out of memory");
+		return NULL;
+	}
+	if (argc >= 1)
+		json_object_set_new(spec, "action", json_string(argv[0]));
+	if (argc >= 2) {
+		inputs = json_array();
+		for (int i = 1; inputs && i < argc; i++)
+			json_array_append_new(inputs, json_string(argv[i]));
+		json_object_set_new(spec, "inputs", inputs);
+	}
+	if (c->options_json) {
+		opts = json_loads(c->options_json, JSON_DECODE_ANY, &jerr);
+		if (!opts) {
+			cli_usage("submit: --options is not valid JSON: %s (column %d)",
+				  jerr.text, jerr.column);
+			goto bad;
+		}
+		if (!json_is_object(opts)) {
+			json_decref(opts);
+			cli_usage("submit: --options must be a JSON object, like "
+				  "'{\"sleep\": 2}'");
+			goto bad;
+		}
+		json_object_set_new(spec, "options", opts);
+	}
+	if (c->callback)
+		json_object_set_new(spec, "callback_url", json_string(c->callback));
+	if (c->email)
+		json_object_set_new(spec, "email", json_string(c->email));
+
+	const char *action = json_string_value(json_object_get(spec, "action"));
+	inputs = json_object_get(spec, "inputs");
+	if (!action) {
+		cli_usage("submit: name the action: crowd submit ACTION INPUT...");
+		goto bad;
+	}
+	if (!cc_action_name_valid(action)) {
+		cli_usage("submit: '%s' is not an action name ([a-z0-9_]+)", action);
+		goto bad;
+	}
+	if (!json_is_array(inputs) || !json_array_size(inputs)) {
+		cli_usage("submit: give at least one INPUT (or \"inputs\" in --file)");
+		goto bad;
+	}
+	*rc = CLI_OK;
+	return spec;
+bad:
+	json_decref(spec);
+	return NULL;
+}
+
+int cli_cmd_submit(struct cli *c, int argc, char **argv)
+{
+	struct cc_form_buf form = { 0 };
+	struct cc_http_resp resp = { 0 };
+	struct cc_http *http = NULL;
+	struct cli_job_view v;
+	json_t *spec = NULL, *job = NULL;
+	char *text = NULL, msg[1024];
+	int rc;
+
+	if (!(spec = build_spec(c, argc, argv, &rc)))
+		return rc;
+	if (!(http = client_new(c, &rc)))
+		goto out;
+	text = json_dumps(spec, JSON_COMPACT);
+	if (!text) {
+		rc = cli_fail(CLI_FAILED, "out of memory");
+		goto out;
+	}
+	cc_form_add(&form, "job", text);
+	if (form.oom) {
+		rc = cli_fail(CLI_FAILED, "out of memory");
+		goto out;
+	}
+	if ((rc = cli_central(c, http, "POST", "/jobs", form.data, REQ_TIMEOUT, &resp)))
+		goto out;
+	if (resp.status != 200 || !(job = json_loads(resp.body, 0, NULL)) ||
+	    cli_job_view_from_json(job, &v) < 0) {
+		rc = resp.status >= 400 && resp.status < 500 ? CLI_FAILED : CLI_CENTRAL;
+		cli_fail(rc, "central refused the job: %s",
+			 cli_resp_error(&resp, msg, sizeof(msg)));
+		goto out;
+	}
+	cc_info("submitted job %lld: %s, %zu input%s", v.id,
+		json_string_value(json_object_get(spec, "action")),
+		json_array_size(json_object_get(spec, "inputs")),
+		json_array_size(json_object_get(spec, "inputs")) == 1 ? "" : "s");
+	if (c->wait)
+		rc = follow(c, http, v.id);
+	else
+		rc = finish(job, &v);
+out:
+	cc_http_resp_cleanup(&resp);
+	cc_form_buf_free(&form);
+	cc_http_free(http);
+	json_decref(spec);
+	json_decref(job);
+	free(text);
+	return rc;
+}
+
+int cli_cmd_status(struct cli *c, int argc, char **argv)
+{
+	struct cc_http *http;
+	struct cli_job_view v;
+	json_t *job = NULL;
+	long long id;
+	char line[512];
+	int rc, gone;
+
+	if (argc != 1)
+		return cli_usage("status takes one job id: crowd status JOB [--wait]");
+	if (cli_parse_job_id(argv[0], &id) < 0)
+		return cli_usage("status: '%s' is not a job id (a whole number from 1)",
+				 argv[0]);
+	if (!(http = client_new(c, &rc)))
+		return rc;
+	if (c->wait) {
+		rc = get_job(c, http, id, &job, &gone, 0);
+		json_decref(job);
+		if (rc == CLI_OK)
+			rc = follow(c, http, id);
+	} else if ((rc = get_job(c, http, id, &job, &gone, 0)) == CLI_OK) {
+		if (cli_job_view_from_json(job, &v) < 0) {
+			rc = cli_fail(CLI_CENTRAL, "GET /jobs/%lld: not a job", id);
+		} else {
+			cli_progress_line(&v, line, sizeof(line));
+			stamped(line);
+			rc = finish(job, &v);
+		}
+		json_decref(job);
+	}
+	cc_http_free(http);
+	return rc;
+}
+
+/* GET path, answer 200 with JSON into *out (new ref). */
+static int get_json(struct cli *c, struct cc_http *http, const char *path,
+		    json_t **out)
+{
+	struct cc_http_resp resp;
+	char msg[512];
+	int rc;
+
+	*out = NULL;
+	if ((rc = cli_central(c, http, "GET", path, NULL, REQ_TIMEOUT, &resp)))
+		return rc;
+	if (resp.status != 200 || !(*out = json_loads(resp.body, 0, NULL))) {
+		rc = resp.status >= 400 && resp.status < 500 ? CLI_FAILED : CLI_CENTRAL;
+		cli_fail(rc, "GET %s: %s", path, cli_resp_error(&resp, msg, sizeof(msg)));
+	}
+	if (*out && c->json) {
+		printf("%s\n", resp.body);
+	}
+	cc_http_resp_cleanup(&resp);
+	return rc;
+}
+
+int cli_cmd_jobs(struct cli *c, int argc, char **argv)
+{
+	struct cc_http *http;
+	json_t *page = NULL, *job;
+	char path[96], el[32];
+	long p = c->page ? c->page : 1, per = c->per_page ? c->per_page : 20;
+	long long total;
+	size_t i;
+	int rc;
+
+	(void)argv;
+	if (argc)
+		return cli_usage("jobs takes no arguments (--page N, --per-page N)");
+	if (!(http = client_new(c, &rc)))
+		return rc;
+	snprintf(path, sizeof(path), "/jobs?page=%ld&per_page=%ld", p, per);
+	if ((rc = get_json(c, http, path, &page)) != CLI_OK || c->json)
+		goto out;
+	total = json_integer_value(json_object_get(page, "total"));
+	printf("%8s  %-10s %5s %6s %9s  %-20s %s\n", "ID", "STATUS", "DONE", "UNITS",
+	       "TIME", "ACTION", "CREATED");
+	json_array_foreach(json_object_get(page, "jobs"), i, job) {
+		struct cli_job_view v;
+		const char *action = json_string_value(json_object_get(job, "action"));
+		const char *created = json_string_value(json_object_get(job, "created_at"));
+		if (cli_job_view_from_json(job, &v) < 0)
+			continue;
+		cli_fmt_elapsed(v.seconds, el, sizeof(el));
+		printf("%8lld  %-10s %4d%% %6lld %9s  %-20s %s\n", v.id, v.status,
+		       v.percent, v.units, el, action ? action : "?",
+		       created ? created : "?");
+	}
+	long pages = total > 0 ? (long)((total + per - 1) / per) : 1;
+	printf("page %ld of %ld (%lld job%s, %ld per page)%s", p, pages, total,
+	       total == 1 ? "" : "s", per, p < pages ? "; next: crowd jobs --page " : "\n");
+	if (p < pages)
+		printf("%ld\n", p + 1);
+out:
+	json_decref(page);
+	cc_http_free(http);
+	return rc;
+}
+
+int cli_cmd_nodes(struct cli *c, int argc, char **argv)
+{
+	struct cc_http *http;
+	json_t *st = NULL, *node, *nodes;
+	size_t i;
+	int rc;
+
+	(void)argv;
+	if (argc)
+		return cli_usage("nodes takes no arguments");
+	if (!(http = client_new(c, &rc)))
+		return rc;
+	if ((rc = get_json(c, http, "/status", &st)) != CLI_OK || c->json)
+		goto out;
+	nodes = json_object_get(st, "nodes");
+	printf("%-32s %-12s %-10s %s\n", "NODE", "TAG", "STATUS", "WORKERS");
+	json_array_foreach(nodes, i, node) {
+		const char *host = json_string_value(json_object_get(node, "host"));
+		const char *tag = json_string_value(json_object_get(node, "tag"));
+		const char *status = json_string_value(json_object_get(node, "status"));
+		char *workers = json_dumps(json_object_get(node, "workers"),
+					   JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("%-32s %-12s %-10s %zu %s\n", host ? host : "?",
+		       tag && *tag ? tag : "-", status ? status : "?",
+		       json_array_size(json_object_get(node, "workers")),
+		       workers ? workers : "[]");
+		free(workers);
+	}
+	printf("%zu node%s; %lld job%s, %lld work unit%s in progress\n",
+	       json_array_size(nodes), json_array_size(nodes) == 1 ? "" : "s",
+	       (long long)json_integer_value(json_object_get(st, "job_count")),
+	       json_integer_value(json_object_get(st, "job_count")) == 1 ? "" : "s",
+	       (long long)json_integer_value(json_object_get(st, "work_unit_count")),
+	       json_integer_value(json_object_get(st, "work_unit_count")) == 1 ? "" : "s");
+out:
+	json_decref(st);
+	cc_http_free(http);
+	return rc;
+}
+
+int cli_cmd_blacklist(struct cli *c, int argc, char **argv)
+{
+	struct cc_form_buf form = { 0 };
+	struct cc_http_resp resp = { 0 };
+	struct cc_http *http;
+	json_t *list = NULL, *rec;
+	const char *sub = argc ? argv[0] : "ls";
+	char path[128], msg[512];
+	size_t i;
+	int rc, add = !strcmp(sub, "add"), rm = !strcmp(sub, "rm");
+
+	if (!add && !rm && strcmp(sub, "ls"))
+		return cli_usage("blacklist: '%s' is not add, rm or ls", sub);
+	if ((add || rm) && argc != 2)
+		return cli_usage("blacklist %s takes one action name", sub);
+	if (!add && !rm && argc != 1)
+		return cli_usage("blacklist ls takes no action name");
+	if ((add || rm) && !cc_action_name_valid(argv[1]))
+		return cli_usage("blacklist: '%s' is not an action name ([a-z0-9_]+)",
+				 argv[1]);
+	if (!(http = client_new(c, &rc)))
+		return rc;
+	if (!add && !rm) {
+		if ((rc = get_json(c, http, "/blacklist", &list)) != CLI_OK || c->json)
+			goto out;
+		json_array_foreach(list, i, rec)
+			printf("%-32s since %s\n",
+			       json_string_value(json_object_get(rec, "action")),
+			       json_string_value(json_object_get(rec, "created_at")) ?
+			       json_string_value(json_object_get(rec, "created_at")) : "?");
+		if (!json_array_size(list))
+			printf("(no action is blacklisted)\n");
+		goto out;
+	}
+	if (add) {
+		cc_form_add(&form, "action", argv[1]);
+		rc = cli_central(c, http, "POST", "/blacklist", form.data, REQ_TIMEOUT,
+				 &resp);
+	} else {
+		snprintf(path, sizeof(path), "/blacklist/%s", argv[1]);
+		rc = cli_central(c, http, "DELETE", path, NULL, REQ_TIMEOUT, &resp);
+	}
+	if (rc != CLI_OK)
+		goto out;
+	if (resp.status != 200) {
+		rc = resp.status >= 400 && resp.status < 500 ? CLI_FAILED : CLI_CENTRAL;
+		cli_fail(rc, "blacklist %s %s: %s", sub, argv[1],
+			 cli_resp_error(&resp, msg, sizeof(msg)));
+		goto out;
+	}
+	if (add)
+		cc_info("blacklisted %s: its units are not dispatched until `crowd "
+			"blacklist rm %s`", argv[1], argv[1]);
+	else
+		cc_info("removed %s from the blacklist", argv[1]);
+out:
+	cc_http_resp_cleanup(&resp);
+	cc_form_buf_free(&form);
+	json_decref(list);
+	cc_http_free(http);
+	return rc;
+}

@@ -1,0 +1,154 @@
+/* common.c - what every `crowd` command needs: the config folder, the
+ * database with its schema check, requests to central, and messages. */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "fs.h"
+#include "log.h"
+
+static void vmessage(const char *fmt, va_list ap)
+{
+	fputs("crowd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int cli_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	fputs("Try 'crowd --help'.\n", stderr);
+	return CLI_USAGE;
+}
+
+int cli_load_config(struct cli *c)
+{
+	struct cc_err err = { 0 };
+	const char *env = getenv("CLOUD_CROWD_CONFIG");
+	char dir[CC_PATH_LEN];
+
+	if (c->cfg_loaded)
+		return CLI_OK;
+	c->config_from = c->config_arg && *c->config_arg ? "-c" :
+			 env && *env ? "$CLOUD_CROWD_CONFIG" : "the default ./config";
+	cc_config_find_dir(c->config_arg, dir);
+	if (cc_config_load(&c->cfg, dir, &err) < 0) {
+		cli_fail(CLI_CONFIG, "%s", err.msg);
+		fprintf(stderr, "crowd: the config folder %s came from %s; make one "
+			"with: crowd install DIR\n", dir, c->config_from);
+		return CLI_CONFIG;
+	}
+	cc_log_set_level(c->cfg.log_level);
+	c->cfg_loaded = 1;
+	return CLI_OK;
+}
+
+struct cc_db *cli_db_open(struct cli *c, int check_schema, int *rc)
+{
+	struct cc_err err = { 0 };
+	struct cc_db *db = cc_db_connect(&c->cfg, &err);
+
+	if (!db) {
+		cli_fail(CLI_DB, "%s", err.msg);
+		if (strstr(err.msg, "Unknown database"))
+			fprintf(stderr, "crowd: create it first, e.g. mariadb -e "
+				"\"CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE "
+				"utf8mb4_bin\", then run: crowd -c %s load_schema\n",
+				c->cfg.db_name, c->cfg.dir);
+		else
+			fprintf(stderr, "crowd: check the [database] section of %s\n",
+				c->cfg.file);
+		*rc = CLI_DB;
+		return NULL;
+	}
+	if (check_schema && cc_db_check_schema(db, &err) < 0) {
+		cli_fail(CLI_DB, "%s", err.msg);
+		fprintf(stderr, "crowd: this crowd expects schema version %s. Run "
+			"exactly:\n  crowd -c %s load_schema\n(it drops and recreates "
+			"every table; it refuses while jobs are unfinished unless "
+			"given --force)\n", CC_SCHEMA_VERSION, c->cfg.dir);
+		cc_db_free(db);
+		*rc = CLI_DB;
+		return NULL;
+	}
+	*rc = CLI_OK;
+	return db;
+}
+
+void cli_central_url(const struct cli *c, char *out, size_t n)
+{
+	size_t len;
+
+	snprintf(out, n, "%s", c->server_url ? c->server_url : c->cfg.central_server);
+	len = strlen(out);
+	while (len && out[len - 1] == '/')
+		out[--len] = '\0';
+}
+
+int cli_central(struct cli *c, struct cc_http *http, const char *method,
+		const char *path, const char *form, long timeout_s,
+		struct cc_http_resp *resp)
+{
+	struct cc_err err = { 0 };
+	char base[CC_STR_LEN], url[CC_STR_LEN * 2 + 64];
+
+	cli_central_url(c, base, sizeof(base));
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	cc_debug("%s %s", method, url);
+	if (cc_http_request(http, method, url, form, timeout_s, resp, &err) < 0) {
+		cc_http_resp_cleanup(resp);
+		return cli_fail(CLI_CENTRAL, "cannot reach the central server: %s "
+				"(is it running? central_server in %s, or -s URL)",
+				err.msg, c->cfg.file);
+	}
+	if (resp->status == 401) {
+		cc_http_resp_cleanup(resp);
+		return cli_fail(CLI_CENTRAL, "%s %s: 401 Unauthorized: central wants "
+				"HTTP basic auth; set http_authentication = yes, login "
+				"and password in %s", method, url, c->cfg.file);
+	}
+	return CLI_OK;
+}
+
+const char *cli_resp_error(const struct cc_http_resp *resp, char *out, size_t n)
+{
+	json_t *j = resp->body && *resp->body ? json_loads(resp->body, 0, NULL) : NULL;
+	const char *msg = j ? json_string_value(json_object_get(j, "error")) : NULL;
+
+	if (msg)
+		snprintf(out, n, "%s", msg);
+	else if (resp->body && *resp->body)
+		snprintf(out, n, "HTTP %ld: %.200s", resp->status, resp->body);
+	else
+		snprintf(out, n, "HTTP %ld", resp->status);
+	json_decref(j);
+	/* one line: trailing newlines of plain bodies */
+	for (size_t len = strlen(out); len && (out[len - 1] == '\n' || out[len - 1] == '\r');)
+		out[--len] = '\0';
+	return out;
+}
+
+int cli_mkdir(const char *path, int code)
+{
+	struct cc_err err = { 0 };
+
+	if (cc_fs_mkdirs(path, 0755, &err) < 0)
+		return cli_fail(code, "%s", err.msg);
+	return CLI_OK;
+}

@@ -1,0 +1,170 @@
+/* nginxconf.c - see nginxconf.h. */
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "nginxconf.h"
+
+/* Length of the placeholder name at p (just after an '@'), when p holds
+ * NAME@ with NAME in [A-Z_]+; else 0. */
+static size_t placeholder(const char *p)
+{
+	size_t i = 0;
+
+	while (isupper((unsigned char)p[i]) || p[i] == '_')
+		i++;
+	return i && p[i] == '@' ? i : 0;
+}
+
+/* Append n bytes to *out (len, cap), growing it; -1 on out of memory. */
+static int put(char **out, size_t *len, size_t *cap, const char *p, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t ncap = (*cap + n + 1) * 2;
+		char *no = realloc(*out, ncap);
+		if (!no)
+			return -1;
+		*out = no;
+		*cap = ncap;
+	}
+	memcpy(*out + *len, p, n);
+	*len += n;
+	(*out)[*len] = '\0';
+	return 0;
+}
+
+char *cli_nginx_render(const char *tpl, const struct cli_nginx_var *vars,
+		       size_t nvars, struct cc_err *err)
+{
+	size_t cap = 0, len = 0;
+	char *out = NULL;
+	int line = 1;
+
+	if (put(&out, &len, &cap, "", 0) < 0)
+		goto oom;
+	for (const char *p = tpl; *p;) {
+		size_t nl = p[0] == '@' ? placeholder(p + 1) : 0;
+		const char *val = NULL;
+
+		for (size_t i = 0; nl && i < nvars; i++)
+			if (strlen(vars[i].name) == nl && !memcmp(vars[i].name, p + 1, nl))
+				val = vars[i].value;
+		if (!val) {
+			if (put(&out, &len, &cap, p, 1) < 0)
+				goto oom;
+			p++;
+		} else {
+			if (put(&out, &len, &cap, val, strlen(val)) < 0)
+				goto oom;
+			p += nl + 2;
+		}
+	}
+
+	/* Anything still looking like a placeholder outside comments. */
+	for (const char *p = out; *p; line++) {
+		const char *e = strchrnul(p, '\n'), *q = p;
+		while (q < e && (*q == ' ' || *q == '\t'))
+			q++;
+		if (*q != '#')
+			for (; q < e; q++)
+				if (*q == '@' && placeholder(q + 1)) {
+					cc_err_set(err, 500, "placeholder %.*s (line %d) is not "
+						   "filled in", (int)placeholder(q + 1) + 2,
+						   q, line);
+					free(out);
+					return NULL;
+				}
+		p = *e ? e + 1 : e;
+	}
+	return out;
+oom:
+	free(out);
+	cc_err_set(err, 500, "out of memory");
+	return NULL;
+}
+
+int cli_nginx_listen(const char *const *addrs, size_t naddrs, int port,
+		     char *out, size_t n, struct cc_err *err)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	if (!naddrs) {
+		snprintf(out, n, "%d", port);
+		return 0;
+	}
+	for (size_t i = 0; i < naddrs; i++) {
+		const char *a = addrs[i], *close = strrchr(a, ']');
+		const char *colon = strrchr(a, ':');
+		int has_port;
+		int k;
+
+		if (!*a || strpbrk(a, " \t\n;{}'\"\\"))
+			return cc_err_set(err, 2, "--listen '%s': not an address", a);
+		/* "[::1]" has colons but no port; "[::1]:80" and "1.2.3.4:80" do */
+		has_port = a[0] == '[' ? (close && close[1] == ':') : colon != NULL;
+		k = snprintf(out + len, n - len, "%s%s", i ? ";\n\t\tlisten " : "", a);
+		if (k < 0 || (size_t)k >= n - len)
+			return cc_err_set(err, 2, "--listen: too many addresses");
+		len += (size_t)k;
+		if (!has_port) {
+			k = snprintf(out + len, n - len, ":%d", port);
+			if (k < 0 || (size_t)k >= n - len)
+				return cc_err_set(err, 2, "--listen: too many addresses");
+			len += (size_t)k;
+		}
+	}
+	return 0;
+}
+
+void cli_nginx_probe(const char *const *addrs, size_t naddrs, int port,
+		     char *host, size_t n, int *probe_port)
+{
+	const char *a = naddrs ? addrs[0] : "*";
+	const char *sep = a[0] == '[' ? strchr(a, ']') : strrchr(a, ':');
+	size_t hl = strlen(a);
+
+	*probe_port = port;
+	if (a[0] == '[') {
+		if (sep && sep[1] == ':')
+			*probe_port = atoi(sep + 2);
+		hl = sep ? (size_t)(sep - a + 1) : hl;
+	} else if (sep) {
+		*probe_port = atoi(sep + 1);
+		hl = (size_t)(sep - a);
+	}
+	if ((hl == 1 && a[0] == '*') || (hl == 7 && !strncmp(a, "0.0.0.0", 7)))
+		snprintf(host, n, "127.0.0.1");
+	else if (hl == 4 && !strncmp(a, "[::]", 4))
+		snprintf(host, n, "[::1]");
+	else
+		snprintf(host, n, "%.*s", (int)hl, a);
+}
+
+int cli_nginx_ssha(const char *login, const char *password,
+		   const unsigned char *salt, size_t salt_len, char *out,
+		   size_t n)
+{
+	unsigned char raw[EVP_MAX_MD_SIZE + 64];
+	unsigned char b64[((EVP_MAX_MD_SIZE + 64) / 3 + 1) * 4 + 1];
+	unsigned int dlen = 0;
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	if (salt_len > 64)
+		return -1;
+	ctx = EVP_MD_CTX_new();
+	ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) &&
+	     EVP_DigestUpdate(ctx, password, strlen(password)) &&
+	     EVP_DigestUpdate(ctx, salt, salt_len) &&
+	     EVP_DigestFinal_ex(ctx, raw, &dlen);
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return -1;
+	memcpy(raw + dlen, salt, salt_len);
+	EVP_EncodeBlock(b64, raw, (int)(dlen + salt_len));
+	if (snprintf(out, n, "%s:{SSHA}%s", login, b64) >= (int)n)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,170 @@
+/* test_cli_nginxconf.c - the nginx configuration of `crowd server`: the
+ * real template nginx/crowd.conf.in filled in completely (no placeholder
+ * left outside comments), a missing value named with its line, the listen
+ * directives made from --listen, the address probed for the heartbeat, and
+ * the {SSHA} line of the basic-auth file (checked against a value computed
+ * independently: base64(SHA1("secret" "salt") "salt")). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../../cli/nginxconf.c"
+
+static const struct cli_nginx_var all_vars[] = {
+	{ "USER_LINE", "# user" }, { "RUN_DIR", "/r" }, { "LOG_DIR", "/l" },
+	{ "TEMP_DIR", "/t" }, { "MAX_BODY_KB", "64" }, { "SOCKET", "/r/s.sock" },
+	{ "UPSTREAM_KEEPALIVE", "\t\tkeepalive 2;" }, { "KEEP_CONN", "" },
+	{ "LISTEN", "127.0.0.1:9173" }, { "AUTH", "" }, { "STATIC_DIR", "/static" },
+};
+#define NVARS (sizeof(all_vars) / sizeof(all_vars[0]))
+
+static char *template_text(void)
+{
+	FILE *f = fopen(CC_SOURCE_DIR "/nginx/crowd.conf.in", "r");
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return NULL;
+	if (getdelim(&text, &len, '\0', f) < 0) {
+		free(text);
+		text = NULL;
+	}
+	fclose(f);
+	return text;
+}
+
+static void test_cli_nginx_fills_every_placeholder_of_the_template(void **state)
+{
+	struct cc_err err = { 0 };
+	char *tpl = template_text(), *out;
+
+	(void)state;
+	assert_non_null(tpl);
+	out = cli_nginx_render(tpl, all_vars, NVARS, &err);
+	assert_non_null(out);
+	assert_non_null(strstr(out, "listen 127.0.0.1:9173;"));
+	assert_non_null(strstr(out, "server \"unix:/r/s.sock\";"));
+	assert_non_null(strstr(out, "client_max_body_size 64k;"));
+	assert_non_null(strstr(out, "at most 64 KB"));
+	assert_non_null(strstr(out, "location @too_large"));   /* not a placeholder */
+	free(out);
+	free(tpl);
+}
+
+static void test_cli_nginx_names_a_placeholder_left_over(void **state)
+{
+	struct cc_err err = { 0 };
+	char *tpl = template_text();
+
+	(void)state;
+	assert_null(cli_nginx_render(tpl, all_vars, NVARS - 1, &err));  /* no STATIC_DIR */
+	assert_non_null(strstr(err.msg, "@STATIC_DIR@"));
+	assert_non_null(strstr(err.msg, "line "));
+	free(tpl);
+}
+
+static void test_cli_nginx_ignores_placeholders_in_comments(void **state)
+{
+	const struct cli_nginx_var v[] = { { "A", "x" } };
+	struct cc_err err = { 0 };
+	char *out;
+
+	(void)state;
+	out = cli_nginx_render("# about @NAME@ here\na @A@ b@A@\n  # @B@\nc@ d @e@\n",
+			       v, 1, &err);
+	assert_non_null(out);
+	assert_string_equal(out, "# about @NAME@ here\na x bx\n  # @B@\nc@ d @e@\n");
+	free(out);
+	assert_null(cli_nginx_render("ok\nlisten @B@;\n", v, 1, &err));
+	assert_non_null(strstr(err.msg, "@B@ (line 2)"));
+}
+
+static void test_cli_nginx_listen_one_or_many(void **state)
+{
+	const char *const a[] = { "127.0.0.1", "10.0.0.1:81", "[::1]", "[::]:82" };
+	struct cc_err err = { 0 };
+	char out[512];
+
+	(void)state;
+	assert_int_equal(cli_nginx_listen(NULL, 0, 9173, out, sizeof(out), &err), 0);
+	assert_string_equal(out, "9173");
+	assert_int_equal(cli_nginx_listen(a, 1, 9173, out, sizeof(out), &err), 0);
+	assert_string_equal(out, "127.0.0.1:9173");
+	assert_int_equal(cli_nginx_listen(a, 4, 9173, out, sizeof(out), &err), 0);
+	assert_string_equal(out, "127.0.0.1:9173;\n\t\tlisten 10.0.0.1:81;\n\t\tlisten "
+			    "[::1]:9173;\n\t\tlisten [::]:82");
+}
+
+static void test_cli_nginx_listen_refuses_injection(void **state)
+{
+	const char *const bad[] = { "1.2.3.4; include /etc/passwd", "a b", "", "x{" };
+	struct cc_err err = { 0 };
+	char out[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(cli_nginx_listen(&bad[i], 1, 80, out, sizeof(out), &err), -1);
+		assert_int_equal(err.code, 2);
+	}
+}
+
+static void test_cli_nginx_probe_picks_a_reachable_address(void **state)
+{
+	const char *const a[] = { "10.1.2.3:81" }, *const w[] = { "0.0.0.0" };
+	const char *const v6[] = { "[::1]:90" }, *const any6[] = { "[::]" };
+	char host[64];
+	int port;
+
+	(void)state;
+	cli_nginx_probe(NULL, 0, 9173, host, sizeof(host), &port);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 9173);
+	cli_nginx_probe(a, 1, 9173, host, sizeof(host), &port);
+	assert_string_equal(host, "10.1.2.3");
+	assert_int_equal(port, 81);
+	cli_nginx_probe(w, 1, 9173, host, sizeof(host), &port);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 9173);
+	cli_nginx_probe(v6, 1, 9173, host, sizeof(host), &port);
+	assert_string_equal(host, "[::1]");
+	assert_int_equal(port, 90);
+	cli_nginx_probe(any6, 1, 9173, host, sizeof(host), &port);
+	assert_string_equal(host, "[::1]");
+	assert_int_equal(port, 9173);
+}
+
+static void test_cli_nginx_ssha_matches_nginx_scheme(void **state)
+{
+	char out[256];
+
+	(void)state;
+	/* python3: base64(sha1(b"secretsalt").digest() + b"salt") */
+	assert_int_equal(cli_nginx_ssha("crowd", "secret",
+					(const unsigned char *)"salt", 4, out,
+					sizeof(out)), 0);
+	assert_string_equal(out, "crowd:{SSHA}gVK8WC9YyFT1gMsQHTGCgT3sSv5zYWx0");
+	assert_int_equal(cli_nginx_ssha("crowd", "secret",
+					(const unsigned char *)"salt", 4, out, 20), -1);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test(f)
+	const struct CMUnitTest tests[] = {
+		T(test_cli_nginx_fills_every_placeholder_of_the_template),
+		T(test_cli_nginx_names_a_placeholder_left_over),
+		T(test_cli_nginx_ignores_placeholders_in_comments),
+		T(test_cli_nginx_listen_one_or_many),
+		T(test_cli_nginx_listen_refuses_injection),
+		T(test_cli_nginx_probe_picks_a_reachable_address),
+		T(test_cli_nginx_ssha_matches_nginx_scheme),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
