@@ -320,7 +320,7 @@ int main(int argc, char **argv)
 		free(body);
 	} else if (!strcmp(mode, "latency") && argc == 5) {
 		int n = atoi(argv[3]), poll_ms = atoi(argv[4]);
-		double *v = calloc((size_t)n, sizeof(*v));
+		double *v = calloc((size_t)n, sizeof(*v)), *pv = calloc((size_t)n, sizeof(*pv));
 		size_t len;
 		char *body = noop_body(1, &len);
 		int polls = 0;
@@ -331,14 +331,18 @@ int main(int argc, char **argv)
 			if (run_job(body, len, poll_ms, &r) || check_echo(r.job, 1))
 				rc = 1;
 			v[i] = r.elapsed;
+			pv[i] = r.post_s;
 			polls += r.polls;
 			json_decref(r.job);
 		}
 		if (!rc) {
 			print_dist("latency", v, n);
+			printf(" ");
+			print_dist("post", pv, n);
 			printf(" polls_per_job=%.1f n=%d\n", (double)polls / n, n);
 		}
 		free(v);
+		free(pv);
 		free(body);
 	} else if (!strcmp(mode, "get") && argc == 5) {
 		int n = atoi(argv[4]);
