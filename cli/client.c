@@ -269,7 +269,7 @@ bad:
 
 int cli_cmd_submit(struct cli *c, int argc, char **argv)
 {
-	struct cc_form_buf form = { 0 };
+	struct cc_strbuf form = { 0 };
 	struct cc_http_resp resp = { 0 };
 	struct cc_http *http = NULL;
 	struct cli_job_view v;
@@ -310,7 +310,7 @@ int cli_cmd_submit(struct cli *c, int argc, char **argv)
 		rc = finish(job, &v);
 out:
 	cc_http_resp_cleanup(&resp);
-	cc_form_buf_free(&form);
+	cc_strbuf_free(&form);
 	cc_http_free(http);
 	json_decref(spec);
 	json_decref(job);
@@ -460,7 +460,7 @@ out:
 
 int cli_cmd_blacklist(struct cli *c, int argc, char **argv)
 {
-	struct cc_form_buf form = { 0 };
+	struct cc_strbuf form = { 0 };
 	struct cc_http_resp resp = { 0 };
 	struct cc_http *http;
 	json_t *list = NULL, *rec;
@@ -515,7 +515,7 @@ int cli_cmd_blacklist(struct cli *c, int argc, char **argv)
 		cc_info("removed %s from the blacklist", argv[1]);
 out:
 	cc_http_resp_cleanup(&resp);
-	cc_form_buf_free(&form);
+	cc_strbuf_free(&form);
 	json_decref(list);
 	cc_http_free(http);
 	return rc;

@@ -29,7 +29,7 @@ static int deliver(struct cc_db *db, const struct cc_config *cfg,
 	struct cc_dbv p[] = { CC_DBI(cfg->server_timeout + 60), CC_DBI(id) };
 	struct cc_dbv q[] = { CC_DBI(id) };
 	struct cc_http_resp resp = { 0 };
-	struct cc_form_buf b = { 0 };
+	struct cc_strbuf b = { 0 };
 	struct cc_err herr;
 	unsigned long long claimed = 0;
 	long long attempts = 0;
@@ -76,7 +76,7 @@ static int deliver(struct cc_db *db, const struct cc_config *cfg,
 		rc = cc_db_exec(db, SQL_RETRY, r, 2, NULL, NULL, err) < 0 ? -1 : 1;
 	}
 	cc_http_resp_cleanup(&resp);
-	cc_form_buf_free(&b);
+	cc_strbuf_free(&b);
 	free(json);
 	return rc;
 }

@@ -188,7 +188,7 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 	}
 	for (int i = 0; i < nu; i++) {
 		int k = pick(nodes, nn, &next, &units[i]);
-		struct cc_form_buf b = { 0 };
+		struct cc_strbuf b = { 0 };
 
 		if (k < 0) {
 			unsent++;
@@ -196,7 +196,7 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 		}
 		cc_form_add(&b, "work_unit", units[i].payload);
 		if (b.oom) {
-			cc_form_buf_free(&b);
+			cc_strbuf_free(&b);
 			unsent++;
 			continue;
 		}

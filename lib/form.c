@@ -127,28 +127,7 @@ int cc_form_has(const struct cc_form *form, const char *key)
 	return 0;
 }
 
-static void put(struct cc_form_buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 256;
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		char *nd = realloc(b->data, nc);
-		if (!nd) {
-			b->oom = 1;
-			return;
-		}
-		b->data = nd;
-		b->cap = nc;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static void put_escaped(struct cc_form_buf *b, const char *s)
+static void put_escaped(struct cc_strbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -157,38 +136,32 @@ static void put_escaped(struct cc_form_buf *b, const char *s)
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
 		    c == '*') {
-			put(b, (const char *)s, 1);
+			cc_strbuf_put(b, (const char *)s, 1);
 		} else if (c == ' ') {
-			put(b, "+", 1);
+			cc_strbuf_put(b, "+", 1);
 		} else {
 			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-			put(b, e, 3);
+			cc_strbuf_put(b, e, 3);
 		}
 	}
 }
 
-void cc_form_add(struct cc_form_buf *b, const char *key, const char *value)
+void cc_form_add(struct cc_strbuf *b, const char *key, const char *value)
 {
 	if (b->len)
-		put(b, "&", 1);
+		cc_strbuf_put(b, "&", 1);
 	put_escaped(b, key);
 	if (value) {
-		put(b, "=", 1);
+		cc_strbuf_put(b, "=", 1);
 		put_escaped(b, value);
 	}
 }
 
-void cc_form_buf_free(struct cc_form_buf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
-}
-
 char *cc_url_escape(const char *s)
 {
-	struct cc_form_buf b = { 0 };
+	struct cc_strbuf b = { 0 };
 
-	put(&b, "", 0);
+	cc_strbuf_put(&b, "", 0);
 	put_escaped(&b, s);
 	if (b.oom) {
 		free(b.data);

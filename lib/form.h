@@ -5,6 +5,7 @@
 #define CC_FORM_H
 
 #include <stddef.h>
+#include "strbuf.h"
 
 struct cc_form_field {
 	char *key;
@@ -29,16 +30,9 @@ void cc_form_cleanup(struct cc_form *form);
 const char *cc_form_get(const struct cc_form *form, const char *key);
 int cc_form_has(const struct cc_form *form, const char *key);
 
-/* Building: a growable buffer the caller frees with cc_form_buf_free. */
-struct cc_form_buf {
-	char *data;
-	size_t len, cap;
-	int oom;
-};
-
-/* cc_form_add - append key=escaped(value); value NULL appends a bare key. */
-void cc_form_add(struct cc_form_buf *b, const char *key, const char *value);
-void cc_form_buf_free(struct cc_form_buf *b);
+/* cc_form_add - append key=escaped(value) to b (a struct cc_strbuf the
+ * caller frees with cc_strbuf_free); value NULL appends a bare key. */
+void cc_form_add(struct cc_strbuf *b, const char *key, const char *value);
 
 /* cc_url_escape - percent-escape s into a new string (caller frees). */
 char *cc_url_escape(const char *s);

@@ -119,10 +119,10 @@ static int xml_text(const char *p, const char *end, char **out)
 	}
 	if (b.oom)
 		goto bad;
-	*out = b.p;
+	*out = b.data;
 	return 0;
 bad:
-	free(b.p);
+	free(b.data);
 	return -1;
 }
 

@@ -49,8 +49,8 @@ long cc_sigv4_uri_encode(const char *s, int keep_slash, char *out,
 	cc_strbuf_put(&b, "", 0);
 	n = (!b.oom && b.len < out_len) ? (long)b.len : -1;
 	if (n >= 0)
-		memcpy(out, b.p, b.len + 1);
-	free(b.p);
+		memcpy(out, b.data, b.len + 1);
+	free(b.data);
 	return n;
 }
 
@@ -153,8 +153,8 @@ char *cc_sigv4_canonical_query(const struct cc_sigv4_pair *query, size_t n)
 		cc_strbuf_put(&nb, "", 0);
 		cc_sigv4_uri_append(&vb, query[i].value ? query[i].value : "", 0);
 		cc_strbuf_put(&vb, "", 0);
-		p[i].name = nb.p;
-		p[i].value = vb.p;
+		p[i].name = nb.data;
+		p[i].value = vb.data;
 		ok = !nb.oom && !vb.oom;
 	}
 	if (ok) {
@@ -175,10 +175,10 @@ char *cc_sigv4_canonical_query(const struct cc_sigv4_pair *query, size_t n)
 	}
 	free(p);
 	if (!ok) {
-		free(out.p);
+		free(out.data);
 		return NULL;
 	}
-	return out.p;
+	return out.data;
 }
 
 static int date_ok(const char *d)
@@ -215,8 +215,8 @@ static int canon_header(const struct cc_sigv4_pair *h, struct enc_pair *out)
 		space = 0;
 		cc_strbuf_putc(&vb, *v);
 	}
-	out->name = nb.p;
-	out->value = vb.p;
+	out->name = nb.data;
+	out->value = vb.data;
 	return nb.oom || vb.oom ? -1 : 0;
 }
 
@@ -262,11 +262,11 @@ int cc_sigv4_sign(const struct cc_sigv4_request *req,
 		cc_strbuf_putc(&creq, '\n');
 	}
 	cc_strbuf_putc(&creq, '\n');
-	cc_strbuf_puts(&creq, names.p ? names.p : "");
+	cc_strbuf_puts(&creq, names.data ? names.data : "");
 	cc_strbuf_putc(&creq, '\n');
 	cc_strbuf_puts(&creq, req->payload_hash);
 	if (creq.oom || names.oom ||
-	    cc_sigv4_sha256_hex(creq.p, creq.len, hash) < 0)
+	    cc_sigv4_sha256_hex(creq.data, creq.len, hash) < 0)
 		goto oom;
 	/* StringToSign = algorithm, date, scope, hash of the request */
 	cc_strbuf_puts(&sts, "AWS4-HMAC-SHA256\n");
@@ -284,11 +284,11 @@ int cc_sigv4_sign(const struct cc_sigv4_request *req,
 	cc_strbuf_puts(&secret, "AWS4");
 	cc_strbuf_puts(&secret, scope->secret_key);
 	if (sts.oom || secret.oom ||
-	    hmac256(secret.p, secret.len, date, k1) < 0 ||
+	    hmac256(secret.data, secret.len, date, k1) < 0 ||
 	    hmac256(k1, 32, scope->region, k2) < 0 ||
 	    hmac256(k2, 32, scope->service, k1) < 0 ||
 	    hmac256(k1, 32, "aws4_request", k2) < 0 ||
-	    hmac256(k2, 32, sts.p, k1) < 0)
+	    hmac256(k2, 32, sts.data, k1) < 0)
 		goto oom;
 	hex_of(k1, 32, sig);
 	if (signed_headers) {
@@ -296,7 +296,7 @@ int cc_sigv4_sign(const struct cc_sigv4_request *req,
 			cc_err_set(err, 500, "signed header list too long");
 			goto out;
 		}
-		memcpy(signed_headers, names.p, names.len + 1);
+		memcpy(signed_headers, names.data, names.len + 1);
 	}
 	ret = 0;
 	goto out;
@@ -305,18 +305,18 @@ oom:
 out:
 	OPENSSL_cleanse(k1, sizeof(k1));
 	OPENSSL_cleanse(k2, sizeof(k2));
-	if (secret.p)
-		OPENSSL_cleanse(secret.p, secret.len);
+	if (secret.data)
+		OPENSSL_cleanse(secret.data, secret.len);
 	for (size_t i = 0; h && i < req->nheaders; i++) {
 		free(h[i].name);
 		free(h[i].value);
 	}
 	free(h);
 	free(cq);
-	free(creq.p);
-	free(names.p);
-	free(sts.p);
-	free(secret.p);
+	free(creq.data);
+	free(names.data);
+	free(sts.data);
+	free(secret.data);
 	return ret;
 }
 

@@ -204,8 +204,8 @@ static int call_once(struct s3 *s, const struct call *c, struct answer *a,
 	object_uri(s, c->key, &uri);
 	cq = cc_sigv4_canonical_query(c->query, c->nquery);
 	cc_strbuf_puts(&url, s->origin);
-	cc_strbuf_puts(&url, uri.p ? uri.p : "");
-	snprintf(what, what_len, "%s %s", c->method, url.p ? url.p : "");
+	cc_strbuf_puts(&url, uri.data ? uri.data : "");
+	snprintf(what, what_len, "%s %s", c->method, url.data ? url.data : "");
 	if (cq && *cq) {
 		cc_strbuf_putc(&url, '?');
 		cc_strbuf_puts(&url, cq);
@@ -219,7 +219,7 @@ static int call_once(struct s3 *s, const struct call *c, struct answer *a,
 	hd[nh++] = (struct cc_sigv4_pair){ "x-amz-content-sha256", c->payload_hash };
 	for (size_t i = 0; i < c->nextra; i++)
 		hd[nh++] = c->extra[i];
-	req.uri = uri.p;
+	req.uri = uri.data;
 	req.nheaders = nh;
 	if (cc_sigv4_authorization(&req, &scope, auth, sizeof(auth), err) < 0)
 		goto out;
@@ -232,7 +232,7 @@ static int call_once(struct s3 *s, const struct call *c, struct answer *a,
 		goto out;
 	}
 	curl_easy_reset(cu);
-	curl_easy_setopt(cu, CURLOPT_URL, url.p);
+	curl_easy_setopt(cu, CURLOPT_URL, url.data);
 	curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(cu, CURLOPT_USERAGENT, USER_AGENT);
 	curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
@@ -263,15 +263,15 @@ static int call_once(struct s3 *s, const struct call *c, struct answer *a,
 		goto out;
 	}
 	if (a->status < 200 || a->status > 299)
-		cc_s3_xml_error_fields(a->body.p ? a->body.p : "", a->body.len,
+		cc_s3_xml_error_fields(a->body.data ? a->body.data : "", a->body.len,
 				       a->code, sizeof(a->code), a->msg,
 				       sizeof(a->msg));
 	cc_debug("s3: %s -> %ld", what, a->status);
 	ret = 0;
 out:
 	curl_slist_free_all(hl);
-	free(uri.p);
-	free(url.p);
+	free(uri.data);
+	free(url.data);
 	free(cq);
 	return ret;
 }
@@ -295,8 +295,8 @@ static int s3_call(struct s3 *s, const struct call *c, struct answer *a,
 		else
 			cc_info("S3 %s: HTTP %ld %s; trying again", what, a->status,
 				a->code);
-		free(a->body.p);
-		a->body.p = NULL;
+		free(a->body.data);
+		a->body.data = NULL;
 		usleep(100000u << (2 * (i - 1)));
 	}
 }
@@ -387,7 +387,7 @@ int cc_store_s3_save(const struct cc_config *cfg, const char *action,
 		cc_err_set(err, 500, "out of memory");
 		goto out;
 	}
-	c.key = key.p;
+	c.key = key.data;
 	c.size = (long long)st.st_size;
 	c.payload_hash = hash;
 	c.extra[c.nextra++] = (struct cc_sigv4_pair){ "content-type", content_type(name) };
@@ -403,7 +403,7 @@ int cc_store_s3_save(const struct cc_config *cfg, const char *action,
 		cc_debug("s3: bucket %s refuses ACLs; storing without x-amz-acl",
 			 cfg->s3_bucket);
 		c.nextra = 1;
-		free(a.body.p);
+		free(a.body.data);
 		if (s3_call(&s, &c, &a, what, sizeof(what), err) < 0)
 			goto out;
 	}
@@ -411,9 +411,9 @@ int cc_store_s3_save(const struct cc_config *cfg, const char *action,
 		answer_error(what, &a, err);
 		goto out;
 	}
-	object_uri(&s, key.p, &uri);
+	object_uri(&s, key.data, &uri);
 	cc_strbuf_puts(&out, s.origin);
-	cc_strbuf_puts(&out, uri.p ? uri.p : "");
+	cc_strbuf_puts(&out, uri.data ? uri.data : "");
 	if (cfg->s3_authentication && !uri.oom && !out.oom) {
 		struct cc_sigv4_scope scope = {
 			.access_key = cfg->aws_access_key,
@@ -422,7 +422,7 @@ int cc_store_s3_save(const struct cc_config *cfg, const char *action,
 		};
 		char q[CC_STR_LEN * 2 + 512];
 		cc_sigv4_scope_time(&scope, time(NULL));
-		if (cc_sigv4_presign(s.host, uri.p, &scope,
+		if (cc_sigv4_presign(s.host, uri.data, &scope,
 				     CC_SIGV4_PRESIGN_EXPIRES, q, sizeof(q), err) < 0)
 			goto out;
 		cc_strbuf_putc(&out, '?');
@@ -437,17 +437,17 @@ int cc_store_s3_save(const struct cc_config *cfg, const char *action,
 			   out.len);
 		goto out;
 	}
-	memcpy(url, out.p, out.len + 1);
-	cc_debug("s3: stored %s (%lld bytes)", key.p, c.size);
+	memcpy(url, out.data, out.len + 1);
+	cc_debug("s3: stored %s (%lld bytes)", key.data, c.size);
 	ret = 0;
 out:
 	if (c.fd >= 0)
 		close(c.fd);
 	s3_close(&s);
-	free(a.body.p);
-	free(key.p);
-	free(uri.p);
-	free(out.p);
+	free(a.body.data);
+	free(key.data);
+	free(uri.data);
+	free(out.data);
 	return ret;
 }
 
@@ -491,7 +491,7 @@ static int delete_one(struct s3 *s, const char *key, struct cc_err *err)
 	}
 	ret = 0;
 out:
-	free(a.body.p);
+	free(a.body.data);
 	return ret;
 }
 
@@ -528,8 +528,8 @@ static int delete_page(struct s3 *s, const struct cc_s3_xml_list *l,
 	}
 	if (batch) {
 		/* S3 wants Content-MD5 (or a checksum) on DeleteObjects. */
-		if (!EVP_Digest(body.p, body.len, md5, &md5_len, EVP_md5(), NULL) ||
-		    cc_sigv4_sha256_hex(body.p, body.len, hash) < 0) {
+		if (!EVP_Digest(body.data, body.len, md5, &md5_len, EVP_md5(), NULL) ||
+		    cc_sigv4_sha256_hex(body.data, body.len, hash) < 0) {
 			cc_err_set(err, 500, "hashing the DeleteObjects body failed");
 			goto out;
 		}
@@ -537,7 +537,7 @@ static int delete_page(struct s3 *s, const struct cc_s3_xml_list *l,
 		c.extra[c.nextra++] = (struct cc_sigv4_pair){ "content-md5", b64 };
 		c.extra[c.nextra++] = (struct cc_sigv4_pair){ "content-type", "application/xml" };
 		c.payload_hash = hash;
-		c.body = body.p;
+		c.body = body.data;
 		c.body_len = body.len;
 		if (s3_call(s, &c, &a, what, sizeof(what), err) < 0)
 			goto out;
@@ -545,7 +545,7 @@ static int delete_page(struct s3 *s, const struct cc_s3_xml_list *l,
 			answer_error(what, &a, err);
 			goto out;
 		}
-		if (cc_s3_xml_delete_error(a.body.p ? a.body.p : "", a.body.len,
+		if (cc_s3_xml_delete_error(a.body.data ? a.body.data : "", a.body.len,
 					   code, sizeof(code), msg, sizeof(msg),
 					   &k)) {
 			cc_err_set(err, 502, "S3 %s: cannot delete %.200s: %s%s%s", what,
@@ -559,8 +559,8 @@ static int delete_page(struct s3 *s, const struct cc_s3_xml_list *l,
 			goto out;
 	ret = 0;
 out:
-	free(a.body.p);
-	free(body.p);
+	free(a.body.data);
+	free(body.data);
 	return ret;
 }
 
@@ -595,11 +595,11 @@ int cc_store_s3_delete_job(const struct cc_config *cfg, const char *action,
 			answer_error(what, &a, err);
 			goto out;
 		}
-		if (cc_s3_xml_list_parse(a.body.p ? a.body.p : "", a.body.len, &l,
+		if (cc_s3_xml_list_parse(a.body.data ? a.body.data : "", a.body.len, &l,
 					 err) < 0)
 			goto out;
-		free(a.body.p);
-		a.body.p = NULL;
+		free(a.body.data);
+		a.body.data = NULL;
 		/* Never touch what is outside the job's folder, whatever the
 		 * server answered. */
 		for (size_t i = 0; i < l.nkeys; i++) {
@@ -628,7 +628,7 @@ int cc_store_s3_delete_job(const struct cc_config *cfg, const char *action,
 	ret = 0;
 out:
 	cc_s3_xml_list_cleanup(&l);
-	free(a.body.p);
+	free(a.body.data);
 	free(token);
 	s3_close(&s);
 	return ret;

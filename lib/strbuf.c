@@ -14,16 +14,16 @@ void cc_strbuf_put(struct cc_strbuf *b, const char *s, size_t n)
 		char *p;
 		while (cap < b->len + n + 1)
 			cap *= 2;
-		if (!(p = realloc(b->p, cap))) {
+		if (!(p = realloc(b->data, cap))) {
 			b->oom = 1;
 			return;
 		}
-		b->p = p;
+		b->data = p;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, s, n);
+	memcpy(b->data + b->len, s, n);
 	b->len += n;
-	b->p[b->len] = '\0';
+	b->data[b->len] = '\0';
 }
 
 void cc_strbuf_puts(struct cc_strbuf *b, const char *s)
@@ -34,4 +34,10 @@ void cc_strbuf_puts(struct cc_strbuf *b, const char *s)
 void cc_strbuf_putc(struct cc_strbuf *b, char c)
 {
 	cc_strbuf_put(b, &c, 1);
+}
+
+void cc_strbuf_free(struct cc_strbuf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
 }

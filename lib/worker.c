@@ -380,7 +380,7 @@ int cc_worker_result(const struct cc_proc_result *r, enum cc_stage stage,
 char *cc_worker_report_form(long long pid, long long id, double seconds,
 			    int succeeded, json_t *value)
 {
-	struct cc_form_buf b = { 0 };
+	struct cc_strbuf b = { 0 };
 	json_t *o = json_object();
 	char num[64], *out = NULL;
 
@@ -400,7 +400,7 @@ char *cc_worker_report_form(long long pid, long long id, double seconds,
 	free(out);
 	json_decref(o);
 	if (b.oom) {
-		cc_form_buf_free(&b);
+		cc_strbuf_free(&b);
 		return NULL;
 	}
 	return b.data;

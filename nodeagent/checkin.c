@@ -19,7 +19,7 @@
 
 int node_check_in(struct node *n, struct cc_err *err)
 {
-	struct cc_form_buf b = { 0 };
+	struct cc_strbuf b = { 0 };
 	struct cc_http_resp resp;
 	char url[CC_STR_LEN * 2 + 16], num[32];
 	int ret = -1, busy = __atomic_load_n(&n->overloaded, __ATOMIC_RELAXED);
@@ -33,7 +33,7 @@ int node_check_in(struct node *n, struct cc_err *err)
 	cc_form_add(&b, "enabled_actions", n->enabled_actions);
 	cc_form_add(&b, "instance", n->instance);
 	if (b.oom) {
-		cc_form_buf_free(&b);
+		cc_strbuf_free(&b);
 		return cc_err_set(err, 500, "out of memory");
 	}
 	if (cc_http_request(n->http, "PUT", url, b.data, n->cfg.server_timeout,
@@ -45,7 +45,7 @@ int node_check_in(struct node *n, struct cc_err *err)
 				   url, resp.status, resp.body ? resp.body : "");
 	}
 	cc_http_resp_cleanup(&resp);
-	cc_form_buf_free(&b);
+	cc_strbuf_free(&b);
 	return ret;
 }
 

@@ -37,13 +37,13 @@ static int expressible(const struct cc_form *form)
 
 static void check_round_trip(const struct cc_form *form)
 {
-	struct cc_form_buf b = { 0 };
+	struct cc_strbuf b = { 0 };
 	struct cc_form again;
 
 	for (size_t i = 0; i < form->n; i++)
 		cc_form_add(&b, form->fields[i].key, form->fields[i].value);
 	if (b.oom) {
-		cc_form_buf_free(&b);
+		cc_strbuf_free(&b);
 		return;
 	}
 	CHECK(cc_form_parse(&again, b.data ? b.data : "", b.len) == 0);
@@ -58,7 +58,7 @@ static void check_round_trip(const struct cc_form *form)
 		}
 	}
 	cc_form_cleanup(&again);
-	cc_form_buf_free(&b);
+	cc_strbuf_free(&b);
 }
 
 static void check_escape(const uint8_t *data, size_t size)

@@ -256,7 +256,7 @@ static void test_form_get_returns_first_of_repeated_keys(void **state)
 
 static void test_form_parses_many_fields(void **state)
 {
-	struct cc_form_buf b = { 0 };
+	struct cc_strbuf b = { 0 };
 	struct cc_form form;
 	char key[32], val[32];
 
@@ -273,7 +273,7 @@ static void test_form_parses_many_fields(void **state)
 	assert_string_equal(cc_form_get(&form, "k999"), "v 999");
 	assert_string_equal(cc_form_get(&form, "k500"), "v 500");
 	cc_form_cleanup(&form);
-	cc_form_buf_free(&b);
+	cc_strbuf_free(&b);
 	assert_null(b.data);
 	assert_int_equal(b.len, 0);
 }
@@ -282,7 +282,7 @@ static void test_form_parses_many_fields(void **state)
 
 static void test_form_add_builds_node_checkin_exactly(void **state)
 {
-	struct cc_form_buf b = { 0 };
+	struct cc_strbuf b = { 0 };
 
 	(void)state;
 	cc_form_add(&b, "busy", "false");
@@ -293,12 +293,12 @@ static void test_form_add_builds_node_checkin_exactly(void **state)
 	assert_string_equal(b.data, "busy=false&tag&max_workers=4&enabled_actions="
 			    "always_fail%2Cnoop%2Cslow_noop%2Cword_count");
 	assert_int_equal(b.len, strlen(b.data));
-	cc_form_buf_free(&b);
+	cc_strbuf_free(&b);
 }
 
 static void test_form_add_builds_worker_result_exactly(void **state)
 {
-	struct cc_form_buf b = { 0 };
+	struct cc_strbuf b = { 0 };
 
 	(void)state;
 	cc_form_add(&b, "pid", "3523");
@@ -309,18 +309,18 @@ static void test_form_add_builds_worker_result_exactly(void **state)
 	assert_string_equal(b.data, "pid=3523&id=4&time=0.023186166&status=failed"
 			    "&output=%7B%22output%22%3A%22deliberate+failure+for+"
 			    "protocol+capture%22%7D");
-	cc_form_buf_free(&b);
+	cc_strbuf_free(&b);
 }
 
 static void test_form_add_with_empty_value_writes_equals(void **state)
 {
-	struct cc_form_buf b = { 0 };
+	struct cc_strbuf b = { 0 };
 
 	(void)state;
 	cc_form_add(&b, "a", "");
 	cc_form_add(&b, "b", NULL);
 	assert_string_equal(b.data, "a=&b");
-	cc_form_buf_free(&b);
+	cc_strbuf_free(&b);
 }
 
 /* deterministic xorshift so a failure is reproducible */
@@ -350,7 +350,7 @@ static void test_form_round_trips_arbitrary_bytes(void **state)
 
 	(void)state;
 	for (int round = 0; round < ROUNDS; round++) {
-		struct cc_form_buf b = { 0 };
+		struct cc_strbuf b = { 0 };
 		struct cc_form form;
 		int bare[FIELDS];
 
@@ -371,7 +371,7 @@ static void test_form_round_trips_arbitrary_bytes(void **state)
 		for (int i = 0; i < FIELDS; i++)
 			assert_field(&form, (size_t)i, keys[i], bare[i] ? NULL : vals[i]);
 		cc_form_cleanup(&form);
-		cc_form_buf_free(&b);
+		cc_strbuf_free(&b);
 	}
 }
 
