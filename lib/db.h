@@ -12,7 +12,7 @@
 #include "err.h"
 
 /* Keep in step with the INSERT into schema_migrations in sql/schema.sql. */
-#define CC_SCHEMA_VERSION "20261125000001"
+#define CC_SCHEMA_VERSION "20261125000002"
 
 struct cc_db;
 

@@ -101,4 +101,4 @@ CREATE TABLE schema_migrations (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- Keep in step with CC_SCHEMA_VERSION in lib/db.h.
-INSERT INTO schema_migrations (version) VALUES ('20261125000001');
+INSERT INTO schema_migrations (version) VALUES ('20261125000002');
