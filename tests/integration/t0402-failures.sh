@@ -6,7 +6,11 @@
 #  - node loss: a node SIGKILLed in the middle of a 200-unit job;
 #  - ghost assignments (1): max_workers 1, results racing the assignment;
 #  - a crashed node restarting on its port (5, 6): its old units are
-#    released and it can bind while its orphans live.
+#    released and it can bind while its orphans live;
+#  - leases: a node that stays registered but never reports (its agent
+#    frozen with SIGSTOP) does not hold its unit forever: the lease
+#    expires, the attempt counts as failed, the unit runs on another node,
+#    and the frozen node's late report, once it thaws, changes nothing.
 . "$(dirname "$0")/lib.sh"
 
 wait_job() {   # wait_job ID TIMEOUT -> JOB
@@ -109,6 +113,38 @@ new_pid=$(sql "SELECT IFNULL(worker_pid,0) FROM work_units WHERE job_id=$id")
 check "the restarted node gets no credit for its old process's unit ($old_pid -> $new_pid)" test "$new_pid" != "$old_pid"
 wait_job "$id" 40
 is "$(jq -c '[.status,.outputs]' <<<"$JOB")" '["succeeded",["r"]]' "the unit ran again and the job succeeded"
+
+# ======== stack C: 2 nodes, short leases, check-ins far apart ================
+stack_up --nodes 2 --set check_in_interval=300 --set action_timeout=3 \
+	--set lease_grace=2 --set retry_backoff=0 --set dispatch_interval=1
+form_post /jobs 'job={"action":"slow_noop","inputs":["x"],"options":{"sleep":1}}'
+id=$(jq -r .id <<<"$BODY")
+wait_until 20 bash -c "[[ \$(mariadb --no-defaults -S $MYSQL_SOCKET -u root -N -B cloud_crowd -e 'SELECT COUNT(*) FROM work_units WHERE job_id=$id AND worker_pid IS NOT NULL') == 1 ]]"
+frozen_host=$(sql "SELECT n.host FROM work_units w JOIN node_records n ON n.id = w.node_record_id WHERE w.job_id=$id")
+frozen_port=${frozen_host##*:}
+frozen_pid=$(cat "$STACK_DIR/run/node-$frozen_port.pid")
+kill -STOP "$frozen_pid"
+diag "froze the node agent of $frozen_host (pid $frozen_pid) while its unit runs"
+# lease = action_timeout 3 s + lease_grace 2 s
+wait_job "$id" 40
+is "$(jq -c '[.status,.outputs]' <<<"$JOB")" '["succeeded",["x"]]' \
+	"the job succeeds although the node holding its unit never reported"
+# (the sweep runs in whichever dispatcher gets there first: pool or loop)
+like "$(cat "$STACK_DIR/log/server.log" "$STACK_DIR/log/ccdistribute.out" | grep 'lease expired' | head -1)" \
+	"unit [0-9]+: lease expired on $frozen_host, counting a failed attempt" \
+	"the unit's lease expired and counted as a failed attempt"
+other=$(for p in $NODE_PORTS; do [[ $p != "$frozen_port" ]] && echo "$p"; done)
+like "$(grep -c 'slow_noop process started' "$STACK_DIR/log/node-$other.log")" '^[1-9]' \
+	"the retry ran on the other node"
+kill -CONT "$frozen_pid"
+# The job is complete and its units removed: the late report gets a 404
+# and the node drops it.
+wait_until 15 grep -q 'central does not know it any more (404); result dropped' \
+	"$STACK_DIR/log/node-$frozen_port.log"
+check "the thawed node's late report is refused (404) and dropped" \
+	grep -q 'central does not know it any more (404); result dropped' "$STACK_DIR/log/node-$frozen_port.log"
+http GET "/jobs/$id"
+is "$(jq -c '[.status,.outputs]' <<<"$BODY")" '["succeeded",["x"]]' "... and the job is unchanged"
 
 # The unit counters kept on each job agree with the unit rows.
 is "$(sql "SELECT COUNT(*) FROM jobs j WHERE units_total <> (SELECT COUNT(*) FROM work_units w WHERE w.job_id = j.id) OR units_done <> (SELECT COUNT(*) FROM work_units w WHERE w.job_id = j.id AND w.status IN (2, 3))")" 0 \
