@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,10 @@ static void after_response(struct cc_app *app, const struct cc_resp *resp,
 	if (resp->deliver_callbacks &&
 	    cc_callback_deliver_due(app->db, app->cfg, app->http, &delivered, &err) < 0)
 		cc_warn("callbacks: %s", err.msg);
+	/* A large answer (a big job's outputs) leaves freed heap behind:
+	 * give it back so an idle pool process stays small. */
+	if (resp->body_len > 256 * 1024)
+		malloc_trim(0);
 }
 
 static char *read_body(FCGX_Request *r, size_t len)

@@ -81,7 +81,9 @@ int cc_job_percent_complete(const struct cc_job *job)
 		return 99;
 	if (cc_status_complete(job->status) || job->unit_count <= 0)
 		return 100;
-	return (int)lround(100.0 * (double)job->units_done / (double)job->unit_count);
+	/* Divide first, as the original's (complete / count.to_f * 100).round
+	 * does: 23/40 is 57 there, and would be 58 multiplying first. */
+	return (int)lround((double)job->units_done / (double)job->unit_count * 100.0);
 }
 
 static int bad(struct cc_err *err, const char *msg)
@@ -380,22 +382,19 @@ static json_t *gather_outputs(struct cc_db *db, long long job_id,
 }
 
 int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
-			    long long job_id, int *callback_due,
+			    long long job_id, int status, const char *action,
+			    long long total, long long done, int *callback_due,
 			    struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(job_id) };
 	struct cc_dbv p2[] = { CC_DBI(job_id), CC_DBI(job_id) };
 	struct cc_db_rows r;
-	long long total = 0, done = 0, incomplete, failed, splitting;
-	int status, rc = -1, next, found;
-	char *action = NULL, *text = NULL;
+	long long incomplete = total - done, failed, splitting;
+	int rc = -1, next;
+	char *text = NULL;
 	json_t *outs = NULL;
 
 	*callback_due = 0;
-	found = cc_job_lock(db, job_id, &status, &action, &total, &done, err);
-	if (found <= 0)
-		return found;
-	incomplete = total - done;
 	if (cc_db_query(db, SQL_UNIT_STATE, p2, 2, &r, err) < 0)
 		goto out;
 	failed = cc_db_cell_int(&r, 0, 0);
@@ -466,7 +465,6 @@ int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
 out:
 	json_decref(outs);
 	free(text);
-	free(action);
 	return rc;
 }
 

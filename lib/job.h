@@ -68,14 +68,16 @@ int cc_job_json_text(struct cc_db *db, long long id, char **out,
 int cc_job_delete(struct cc_db *db, const struct cc_config *cfg, long long id,
 		  struct cc_err *err);
 
-/* cc_job_check_completion - inside the caller's transaction, with the job
- * row locked: when every unit of the job is complete, move the job on
- * (splitting -> processing, processing -> merging with one merge unit, or
- * succeeded/failed with outputs gathered in input order and the units
- * removed). *callback_due is set when a complete job has a callback_url.
- * Returns 0 or -1. */
+/* cc_job_check_completion - inside the caller's transaction, which holds
+ * the job row lock (cc_job_lock) and passes what it read there, with the
+ * unit counters as they are now: when every unit of the job is complete,
+ * move the job on (splitting -> processing, processing -> merging with one
+ * merge unit, or succeeded/failed with outputs gathered in input order and
+ * the units removed). *callback_due is set when a complete job has a
+ * callback_url. Returns 0 or -1. */
 int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
-			    long long job_id, int *callback_due,
+			    long long job_id, int status, const char *action,
+			    long long total, long long done, int *callback_due,
 			    struct cc_err *err);
 
 /* cc_job_lock - SELECT ... FOR UPDATE on the job row (inside a

@@ -50,12 +50,15 @@ int cc_node_host_valid(const char *host, int *port)
 
 	if (!colon || colon == host || strlen(host) > 255)
 		return 0;
+	/* digits only: strtol would also take blanks and a sign */
+	if (!isdigit((unsigned char)colon[1]))
+		return 0;
 	p = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || p < 1 || p > 65535)
+	if (*end || p < 1 || p > 65535)
 		return 0;
 	n = (size_t)(colon - host);
 	if (host[0] == '[') {              /* [IPv6]:port */
-		if (host[n - 1] != ']')
+		if (n < 3 || host[n - 1] != ']')
 			return 0;
 		for (size_t i = 1; i < n - 1; i++)
 			if (!isxdigit((unsigned char)host[i]) && host[i] != ':' &&

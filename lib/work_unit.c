@@ -50,8 +50,11 @@ static const char SQL_FAIL[] =
 	" lease_until = NULL, updated_at = NOW(6) WHERE id = ?";
 static const char SQL_DELETE_UNIT[] =
 	"DELETE FROM work_units WHERE id = ?";
+/* FORCE INDEX: left alone, MariaDB may intersect the reservation and node
+ * indexes, which walks every finished unit of a big job on each pass. */
 static const char SQL_RESERVE[] =
-	"UPDATE work_units SET reservation = ?, updated_at = NOW(6)"
+	"UPDATE work_units FORCE INDEX (index_work_units_available)"
+	" SET reservation = ?, updated_at = NOW(6)"
 	" WHERE status IN (1, 4, 5) AND reservation IS NULL"
 	" AND node_record_id IS NULL"
 	" AND (available_at IS NULL OR available_at <= NOW(6))"
@@ -216,14 +219,14 @@ static int record_failure(struct cc_db *db, const struct cc_config *cfg,
 				      CC_DBI(backoff), CC_DBI(id) };
 		cc_info("unit %lld: attempt %d failed, retrying in %lld s", id,
 			tries, backoff);
-		return cc_db_exec(db, SQL_RETRY, p, 5, NULL, NULL, err);
+		return cc_db_exec(db, SQL_RETRY, p, 5, NULL, NULL, err) < 0 ? -1 : 0;
 	} else {
 		struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(tries),
 				      CC_DBI(id) };
 		struct cc_dbv j[] = { CC_DBI(job_id) };
 		cc_info("unit %lld: failed after %d attempts", id, tries);
 		return cc_db_exec(db, SQL_FAIL, p, 4, NULL, NULL, err) < 0 ||
-		       cc_db_exec(db, SQL_UNIT_DONE, j, 1, NULL, NULL, err) < 0 ? -1 : 0;
+		       cc_db_exec(db, SQL_UNIT_DONE, j, 1, NULL, NULL, err) < 0 ? -1 : 1;
 	}
 }
 
@@ -256,8 +259,8 @@ static int finish_once(struct cc_db *db, const struct cc_config *cfg,
 	struct cc_dbv job_p[1];
 	struct cc_db_rows r = { 0 };
 	json_t *parsed = NULL, *value;
-	long long job_id, worker_pid, position;
-	int found, status, attempts, rc = -1, job_status;
+	long long job_id, worker_pid, position, total = 0, done = 0;
+	int found, status, attempts, rc = -1, job_status, k;
 	char *action = NULL, *job_action = NULL;
 
 	memset(f, 0, sizeof(*f));
@@ -278,7 +281,7 @@ static int finish_once(struct cc_db *db, const struct cc_config *cfg,
 		goto out;
 	}
 	/* Lock order everywhere: job row, then unit rows. */
-	found = cc_job_lock(db, job_id, &job_status, &job_action, NULL, NULL, err);
+	found = cc_job_lock(db, job_id, &job_status, &job_action, &total, &done, err);
 	if (found < 0)
 		goto out;
 	if (cc_db_query(db, SQL_UNIT_LOCK, pid_p, 1, &r, err) < 0)
@@ -308,26 +311,35 @@ static int finish_once(struct cc_db *db, const struct cc_config *cfg,
 		rc = 0;
 		goto out;
 	}
-	if (succeeded && status == CC_STATUS_SPLITTING) {
-		if (!json_is_array(value)) {
-			if (record_failure(db, cfg, job_id, id, attempts,
-					   "{\"output\":\"split must return a JSON array\"}",
-					   time, err) < 0)
-				goto out;
-		} else if (expand_split(db, job_id, action, position, value, err) < 0 ||
-			   cc_db_exec(db, SQL_DELETE_UNIT, pid_p, 1, NULL, NULL, err) < 0 ||
-			   cc_db_exec(db, SQL_UNIT_REMOVED, job_p, 1, NULL, NULL, err) < 0) {
+	/* Keep total and done in step with what this changes, so the
+	 * completion check needs no second look at the job row. */
+	if (succeeded && status == CC_STATUS_SPLITTING && !json_is_array(value)) {
+		k = record_failure(db, cfg, job_id, id, attempts,
+				   "{\"output\":\"split must return a JSON array\"}",
+				   time, err);
+		if (k < 0)
 			goto out;
-		}
+		done += k;
+	} else if (succeeded && status == CC_STATUS_SPLITTING) {
+		if (expand_split(db, job_id, action, position, value, err) < 0 ||
+		    cc_db_exec(db, SQL_DELETE_UNIT, pid_p, 1, NULL, NULL, err) < 0 ||
+		    cc_db_exec(db, SQL_UNIT_REMOVED, job_p, 1, NULL, NULL, err) < 0)
+			goto out;
+		total += (long long)json_array_size(value) - 1;
 	} else if (succeeded) {
 		struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(id) };
 		if (cc_db_exec(db, SQL_SUCCEED, p, 3, NULL, NULL, err) < 0 ||
 		    cc_db_exec(db, SQL_UNIT_DONE, job_p, 1, NULL, NULL, err) < 0)
 			goto out;
-	} else if (record_failure(db, cfg, job_id, id, attempts, output, time, err) < 0) {
-		goto out;
+		done++;
+	} else {
+		k = record_failure(db, cfg, job_id, id, attempts, output, time, err);
+		if (k < 0)
+			goto out;
+		done += k;
 	}
-	if (cc_job_check_completion(db, cfg, job_id, &f->callback_due, err) < 0)
+	if (cc_job_check_completion(db, cfg, job_id, job_status, job_action, total,
+				    done, &f->callback_due, err) < 0)
 		goto out;
 	if (cc_db_commit(db, err) < 0)
 		goto out;
