@@ -395,6 +395,10 @@ int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
 	json_t *outs = NULL;
 
 	*callback_due = 0;
+	/* The common case, units still to go in a processing job: nothing to
+	 * decide, and no query to make. */
+	if (incomplete > 0 && status != CC_STATUS_SPLITTING)
+		return 0;
 	if (cc_db_query(db, SQL_UNIT_STATE, p2, 2, &r, err) < 0)
 		goto out;
 	failed = cc_db_cell_int(&r, 0, 0);
