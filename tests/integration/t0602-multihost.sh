@@ -128,7 +128,8 @@ else
 	done_testing
 fi
 addrs=$(ss -Hltn "sport = :$CPORT" | awk '{print $4}' | sort | tr '\n' ' ')
-is "$addrs" "10.231.$X0.1:$CPORT 10.231.$((X0 + 1)).1:$CPORT 10.231.$((X0 + 2)).1:$CPORT " \
+want=$(printf '10.231.%s.1:%s\n' "$X0" "$CPORT" "$((X0 + 1))" "$CPORT" "$((X0 + 2))" "$CPORT" | sort | tr '\n' ' ')
+is "$addrs" "$want" \
 	"... nginx listens on exactly those addresses"
 
 # ---- a node in each namespace --------------------------------------------------
