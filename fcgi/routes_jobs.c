@@ -7,8 +7,6 @@
 #include "log.h"
 #include "routes.h"
 
-static const char SQL_JOB_PAGE[] =
-	"SELECT id FROM jobs ORDER BY id DESC LIMIT ? OFFSET ?";
 static const char SQL_JOB_TOTAL[] =
 	"SELECT COUNT(*) FROM jobs";
 
@@ -147,7 +145,6 @@ void cc_route_jobs_list(struct cc_app *app, struct cc_req *req,
 			struct cc_resp *resp)
 {
 	struct cc_err err = { 0 };
-	struct cc_db_rows r;
 	int bad = 0, found;
 	long page = param_long(req, "page", 1, 1, 1000000, &bad);
 	long per = param_long(req, "per_page", 20, 1, 100, &bad);
@@ -158,29 +155,12 @@ void cc_route_jobs_list(struct cc_app *app, struct cc_req *req,
 		cc_resp_error(resp, 400, "page must be 1 or more and per_page 1 to 100");
 		return;
 	}
-	struct cc_dbv p[] = { CC_DBI(per), CC_DBI((page - 1) * per) };
 	if (cc_db_query_int(app->db, SQL_JOB_TOTAL, NULL, 0, &total, &found, &err) < 0 ||
-	    cc_db_query(app->db, SQL_JOB_PAGE, p, 2, &r, &err) < 0) {
+	    !(jobs = cc_job_page_json(app->db, per, (page - 1) * per, &err))) {
 		cc_error("listing jobs: %s", err.msg);
 		cc_resp_error(resp, 500, "could not list jobs");
 		return;
 	}
-	jobs = json_array();
-	for (size_t i = 0; jobs && i < r.nrows; i++) {
-		struct cc_job job;
-		json_t *o;
-
-		if (cc_job_find(app->db, cc_db_cell_int(&r, i, 0), &job, &err) <= 0)
-			continue;
-		o = cc_job_to_json(&job);
-		if (o) {
-			json_object_set_new(o, "action", json_string(job.action));
-			json_object_set_new(o, "created_at", json_string(job.created_at));
-			json_array_append_new(jobs, o);
-		}
-		cc_job_cleanup(&job);
-	}
-	cc_db_rows_free(&r);
 	out = json_pack("{s:o?, s:I, s:i, s:i}", "jobs", jobs, "total",
 			(json_int_t)total, "page", (int)page, "per_page", (int)per);
 	if (!out) {

@@ -17,11 +17,13 @@
 static const char SQL_INSERT_JOB[] =
 	"INSERT INTO jobs (status, inputs, action, options, callback_url, email,"
 	" created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NOW(6), NOW(6))";
+#define JOB_COLUMNS "id, status, action, options, outputs, time, callback_url," \
+	" email, TIMESTAMPDIFF(MICROSECOND, created_at, NOW(6)) / 1000000.0," \
+	" DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), units_total, units_done"
 static const char SQL_FIND_JOB[] =
-	"SELECT id, status, action, options, outputs, time, callback_url, email,"
-	" TIMESTAMPDIFF(MICROSECOND, created_at, NOW(6)) / 1000000.0,"
-	" DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'),"
-	" units_total, units_done FROM jobs WHERE id = ?";
+	"SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?";
+static const char SQL_JOB_PAGE[] =
+	"SELECT " JOB_COLUMNS " FROM jobs ORDER BY id DESC LIMIT ? OFFSET ?";
 static const char SQL_LOCK_JOB[] =
 	"SELECT status, action, units_total, units_done FROM jobs"
 	" WHERE id = ? FOR UPDATE";
@@ -202,39 +204,86 @@ static char *dup_cell(const struct cc_db_rows *r, size_t c)
 	return s ? strdup(s) : NULL;
 }
 
+/* Row i of a JOB_COLUMNS result into *job. -1 on out of memory. */
+static int job_from_row(const struct cc_db_rows *r, size_t i, struct cc_job *job)
+{
+	const char *s;
+
+	memset(job, 0, sizeof(*job));
+	job->id = cc_db_cell_int(r, i, 0);
+	job->status = (int)cc_db_cell_int(r, i, 1);
+	s = cc_db_cell(r, i, 2);
+	job->action = s ? strdup(s) : NULL;
+	s = cc_db_cell(r, i, 3);
+	job->options = s ? strdup(s) : NULL;
+	if ((s = cc_db_cell(r, i, 4)))
+		job->outputs = strdup(s);
+	job->time = cc_db_cell_null(r, i, 5) ? -1 : cc_db_cell_dbl(r, i, 5);
+	if ((s = cc_db_cell(r, i, 6)))
+		job->callback_url = strdup(s);
+	if ((s = cc_db_cell(r, i, 7)))
+		job->email = strdup(s);
+	job->age = cc_db_cell_dbl(r, i, 8);
+	s = cc_db_cell(r, i, 9);
+	snprintf(job->created_at, sizeof(job->created_at), "%s", s ? s : "");
+	job->unit_count = cc_db_cell_int(r, i, 10);
+	job->units_done = cc_db_cell_int(r, i, 11);
+	if (!job->action || !job->options) {
+		cc_job_cleanup(job);
+		return -1;
+	}
+	return 0;
+}
+
 int cc_job_find(struct cc_db *db, long long id, struct cc_job *job,
 		struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(id) };
 	struct cc_db_rows r;
-	const char *s;
+	int rc;
 
 	memset(job, 0, sizeof(*job));
 	if (cc_db_query(db, SQL_FIND_JOB, p, 1, &r, err) < 0)
 		return -1;
-	if (!r.nrows) {
-		cc_db_rows_free(&r);
-		return 0;
-	}
-	job->id = cc_db_cell_int(&r, 0, 0);
-	job->status = (int)cc_db_cell_int(&r, 0, 1);
-	job->action = dup_cell(&r, 2);
-	job->options = dup_cell(&r, 3);
-	job->outputs = dup_cell(&r, 4);
-	job->time = cc_db_cell_null(&r, 0, 5) ? -1 : cc_db_cell_dbl(&r, 0, 5);
-	job->callback_url = dup_cell(&r, 6);
-	job->email = dup_cell(&r, 7);
-	job->age = cc_db_cell_dbl(&r, 0, 8);
-	s = cc_db_cell(&r, 0, 9);
-	snprintf(job->created_at, sizeof(job->created_at), "%s", s ? s : "");
-	job->unit_count = cc_db_cell_int(&r, 0, 10);
-	job->units_done = cc_db_cell_int(&r, 0, 11);
+	rc = !r.nrows ? 0 : job_from_row(&r, 0, job) < 0 ?
+		cc_err_set(err, 500, "out of memory") : 1;
 	cc_db_rows_free(&r);
-	if (!job->action || !job->options) {
-		cc_job_cleanup(job);
-		return cc_err_set(err, 500, "out of memory");
+	return rc;
+}
+
+json_t *cc_job_page_json(struct cc_db *db, long limit, long offset,
+			 struct cc_err *err)
+{
+	struct cc_dbv p[] = { CC_DBI(limit), CC_DBI(offset) };
+	struct cc_db_rows r;
+	json_t *arr;
+
+	if (cc_db_query(db, SQL_JOB_PAGE, p, 2, &r, err) < 0)
+		return NULL;
+	arr = json_array();
+	for (size_t i = 0; arr && i < r.nrows; i++) {
+		struct cc_job job;
+		json_t *o = NULL;
+
+		if (job_from_row(&r, i, &job) == 0) {
+			o = cc_job_to_json(&job);
+			if (o && (json_object_set_new(o, "action", json_string(job.action)) ||
+				  json_object_set_new(o, "created_at",
+						      json_string(job.created_at)))) {
+				json_decref(o);
+				o = NULL;
+			}
+			cc_job_cleanup(&job);
+		}
+		if (!o || json_array_append_new(arr, o)) {
+			json_decref(arr);
+			arr = NULL;
+		}
 	}
-	return 1;
+	cc_db_rows_free(&r);
+	if (!arr)
+		cc_err_set(err, 500, "out of memory listing jobs");
+	return arr;
 }
 
 void cc_job_cleanup(struct cc_job *job)

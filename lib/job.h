@@ -53,6 +53,12 @@ int cc_job_find(struct cc_db *db, long long id, struct cc_job *job,
 
 void cc_job_cleanup(struct cc_job *job);
 
+/* cc_job_page_json - newest jobs first, limit from offset, as a JSON array
+ * of job JSON plus "action" and "created_at" (one query). New reference,
+ * or NULL with err set. */
+json_t *cc_job_page_json(struct cc_db *db, long limit, long offset,
+			 struct cc_err *err);
+
 /* cc_job_to_json - the job JSON: id, color, status, percent_complete,
  * work_units, time_taken, outputs (when complete), email (when set). New
  * reference; NULL on out of memory. */
