@@ -116,7 +116,7 @@ stop:
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@tests/bench/run.sh
+	@VARIANT=$(VARIANT) tests/bench/run.sh
 
 # SQL text only in db.c; no system()/popen() anywhere; no sprintf/strcpy.
 lint:
