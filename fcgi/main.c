@@ -73,10 +73,6 @@ static void after_response(struct cc_app *app, const struct cc_resp *resp,
 	if (resp->deliver_callbacks &&
 	    cc_callback_deliver_due(app->db, app->cfg, app->http, &delivered, &err) < 0)
 		cc_warn("callbacks: %s", err.msg);
-	/* A large answer (a big job's outputs) leaves freed heap behind:
-	 * give it back so an idle pool process stays small. */
-	if (resp->body_len > 256 * 1024)
-		malloc_trim(0);
 }
 
 static char *read_body(FCGX_Request *r, size_t len)
@@ -185,6 +181,12 @@ static int child_main(struct cc_config *cfg, int sock)
 	double last_maintain = 0;
 	struct sigaction sa = { 0 };
 
+	/* A big job's outputs are large, short-lived allocations. Fixed
+	 * thresholds (glibc otherwise raises them after each large free) send
+	 * them to mmap and give freed heap back, so an idle pool process stays
+	 * small after serving one. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	sa.sa_handler = on_stop;      /* no SA_RESTART: accept() returns */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

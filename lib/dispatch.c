@@ -23,7 +23,7 @@ struct send {
 struct cc_dispatcher {
 	const struct cc_config *cfg;
 	CURLM *multi;
-	CURL *pool[CC_RESERVATION_LIMIT];   /* reused easy handles */
+	CURL *pool[CC_RESERVATION_LIMIT];   /* reused easy handles, made lazily */
 	struct curl_slist *headers;
 };
 
@@ -39,9 +39,9 @@ struct cc_dispatcher *cc_dispatcher_new(const struct cc_config *cfg)
 		"Content-Type: application/x-www-form-urlencoded");
 	if (d->headers)
 		d->headers = curl_slist_append(d->headers, "Expect:");
-	for (int i = 0; i < CC_RESERVATION_LIMIT; i++)
-		d->pool[i] = curl_easy_init();
-	if (!d->multi || !d->headers || !d->pool[CC_RESERVATION_LIMIT - 1]) {
+	/* Easy handles are made on first use: a pass usually sends one unit,
+	 * or a few, and each handle carries its own buffers. */
+	if (!d->multi || !d->headers) {
 		cc_dispatcher_free(d);
 		return NULL;
 	}
@@ -205,6 +205,11 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 		}
 		cc_form_add(&b, "work_unit", units[i].payload);
 		if (b.oom) {
+			cc_strbuf_free(&b);
+			unsent++;
+			continue;
+		}
+		if (!d->pool[ns] && !(d->pool[ns] = curl_easy_init())) {
 			cc_strbuf_free(&b);
 			unsent++;
 			continue;
