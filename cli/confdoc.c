@@ -8,6 +8,7 @@
 #include <string.h>
 #include "config.h"
 #include "confdoc.h"
+#include "strbuf.h"
 
 static int parse_key_line(const char *line, size_t len, const char *section,
 			  struct cli_confkey *k)
@@ -125,57 +126,16 @@ long cli_confdoc_find(const struct cli_confkey *keys, size_t n,
 	return -1;
 }
 
-/* A growable string; oom sticks. */
-struct buf {
-	char *data;
-	size_t len, cap;
-	int oom;
-};
-
-static void add(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void add(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		k = vsnprintf(b->data ? b->data + b->len : NULL,
-			      b->data ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (k < 0) {
-			b->oom = 1;
-			return;
-		}
-		if (b->data && b->len + (size_t)k < b->cap) {
-			b->len += (size_t)k;
-			return;
-		}
-		size_t ncap = (b->cap ? b->cap * 2 : 4096) + (size_t)k;
-		char *nd = realloc(b->data, ncap);
-		if (!nd) {
-			b->oom = 1;
-			return;
-		}
-		b->data = nd;
-		b->cap = ncap;
-	}
-}
-
 /* Comment lines: each line of text prefixed with "# ". */
-static void add_comment(struct buf *b, const char *text)
+static void add_comment(struct cc_strbuf *b, const char *text)
 {
 	for (const char *p = text; *p;) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		if (len)
-			add(b, "# %.*s\n", (int)len, p);
+			cc_strbuf_printf(b, "# %.*s\n", (int)len, p);
 		else
-			add(b, "#\n");
+			cc_strbuf_printf(b, "#\n");
 		p = nl ? nl + 1 : p + len;
 	}
 }
@@ -186,7 +146,7 @@ char *cli_confdoc_render(const struct cli_confkey *keys, size_t n,
 {
 	const char **value = calloc(n ? n : 1, sizeof(*value));
 	size_t *vlen = calloc(n ? n : 1, sizeof(*vlen));
-	struct buf b = { 0 };
+	struct cc_strbuf b = { 0 };
 	const char *section = "";
 	char *out = NULL;
 
@@ -233,16 +193,16 @@ char *cli_confdoc_render(const struct cli_confkey *keys, size_t n,
 
 		if (strcmp(section, k->section)) {
 			section = k->section;
-			add(&b, "\n[%s]\n", section);
+			cc_strbuf_printf(&b, "\n[%s]\n", section);
 		}
 		/* the commented-out line shows the default; a set key says it */
 		if (value[i]) {
-			add(&b, "\n# %s (default: %s)\n", k->help,
+			cc_strbuf_printf(&b, "\n# %s (default: %s)\n", k->help,
 			    *k->def ? k->def : "empty");
-			add(&b, "%s = %.*s\n", k->name, (int)vlen[i], value[i]);
+			cc_strbuf_printf(&b, "%s = %.*s\n", k->name, (int)vlen[i], value[i]);
 		} else {
-			add(&b, "\n# %s\n", k->help);
-			add(&b, "# %s =%s%s\n", k->name, *k->def ? " " : "", k->def);
+			cc_strbuf_printf(&b, "\n# %s\n", k->help);
+			cc_strbuf_printf(&b, "# %s =%s%s\n", k->name, *k->def ? " " : "", k->def);
 		}
 	}
 	if (b.oom) {

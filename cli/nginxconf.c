@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nginxconf.h"
+#include "strbuf.h"
 
 /* Length of the placeholder name at p (just after an '@'), when p holds
  * NAME@ with NAME in [A-Z_]+; else 0. */
@@ -17,32 +18,14 @@ static size_t placeholder(const char *p)
 	return i && p[i] == '@' ? i : 0;
 }
 
-/* Append n bytes to *out (len, cap), growing it; -1 on out of memory. */
-static int put(char **out, size_t *len, size_t *cap, const char *p, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t ncap = (*cap + n + 1) * 2;
-		char *no = realloc(*out, ncap);
-		if (!no)
-			return -1;
-		*out = no;
-		*cap = ncap;
-	}
-	memcpy(*out + *len, p, n);
-	*len += n;
-	(*out)[*len] = '\0';
-	return 0;
-}
-
 char *cli_nginx_render(const char *tpl, const struct cli_nginx_var *vars,
 		       size_t nvars, struct cc_err *err)
 {
-	size_t cap = 0, len = 0;
-	char *out = NULL;
+	struct cc_strbuf b = { 0 };
+	char *out;
 	int line = 1;
 
-	if (put(&out, &len, &cap, "", 0) < 0)
-		goto oom;
+	cc_strbuf_put(&b, "", 0);
 	for (const char *p = tpl; *p;) {
 		size_t nl = p[0] == '@' ? placeholder(p + 1) : 0;
 		const char *val = NULL;
@@ -51,15 +34,16 @@ char *cli_nginx_render(const char *tpl, const struct cli_nginx_var *vars,
 			if (strlen(vars[i].name) == nl && !memcmp(vars[i].name, p + 1, nl))
 				val = vars[i].value;
 		if (!val) {
-			if (put(&out, &len, &cap, p, 1) < 0)
-				goto oom;
+			cc_strbuf_put(&b, p, 1);
 			p++;
 		} else {
-			if (put(&out, &len, &cap, val, strlen(val)) < 0)
-				goto oom;
+			cc_strbuf_puts(&b, val);
 			p += nl + 2;
 		}
 	}
+	if (b.oom)
+		goto oom;
+	out = b.data;
 
 	/* Anything still looking like a placeholder outside comments. */
 	for (const char *p = out; *p; line++) {
@@ -79,7 +63,7 @@ char *cli_nginx_render(const char *tpl, const struct cli_nginx_var *vars,
 	}
 	return out;
 oom:
-	free(out);
+	cc_strbuf_free(&b);
 	cc_err_set(err, 500, "out of memory");
 	return NULL;
 }

@@ -16,7 +16,4 @@ struct cc_render_var {
 char *cc_render_file(const char *path, const struct cc_render_var *vars,
 		     size_t nvars, size_t *len);
 
-/* cc_html_escape_append - append s HTML-escaped (& < > " ') to buf. */
-int cc_html_escape_append(char **buf, size_t *len, size_t *cap, const char *s);
-
 #endif

@@ -15,8 +15,7 @@ struct send {
 	int unit;              /* index into the reserved units */
 	int node;              /* index into the nodes */
 	char *body;
-	char *resp;
-	size_t resp_len;
+	struct cc_strbuf resp;     /* the node's answer, 4 KB at most */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -67,16 +66,10 @@ static size_t on_data(char *p, size_t size, size_t n, void *user)
 	struct send *s = user;
 	size_t add = size * n;
 
-	if (s->resp_len + add > 4096)
+	if (s->resp.len + add > 4096)
 		return 0;
-	char *nr = realloc(s->resp, s->resp_len + add + 1);
-	if (!nr)
-		return 0;
-	s->resp = nr;
-	memcpy(s->resp + s->resp_len, p, add);
-	s->resp_len += add;
-	s->resp[s->resp_len] = '\0';
-	return add;
+	cc_strbuf_put(&s->resp, p, add);
+	return s->resp.oom ? 0 : add;
 }
 
 /* Pick a node for a unit: round-robin from *next, with capacity and the
@@ -233,12 +226,12 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 		if (status == 0 && !s->errbuf[0])
 			snprintf(s->errbuf, sizeof(s->errbuf), "no response");
 		if (status == 200) {
-			long long pid = parse_pid(s->resp);
+			long long pid = parse_pid(s->resp.data);
 			int k;
 
 			if (pid <= 0) {
 				cc_warn("node %s answered POST /work without a pid: %.200s",
-					node->host, s->resp ? s->resp : "");
+					node->host, s->resp.data ? s->resp.data : "");
 				unsent++;
 				continue;
 			}
@@ -250,7 +243,7 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 			cc_info("unit %lld (%s, job %lld, attempt %d) -> %s pid %lld%s",
 				u->id, u->action, u->job_id, u->attempts, node->host,
 				pid, k ? "" : " (already finished)");
-		} else if (status == 503 && s->resp && !strncmp(s->resp, "Node Full", 9)) {
+		} else if (status == 503 && s->resp.data && !strncmp(s->resp.data, "Node Full", 9)) {
 			/* Another dispatcher filled it first: no more for it in
 			 * this round, but it is not overloaded. */
 			st->refused++;
@@ -281,7 +274,7 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 		} else {
 			unsent++;
 			cc_warn("node %s refused unit %lld: HTTP %ld %.200s", node->host,
-				u->id, status, s->resp ? s->resp : "");
+				u->id, status, s->resp.data ? s->resp.data : "");
 		}
 	}
 	rc = unsent == 0 ? 1 : 0;
@@ -296,7 +289,7 @@ out:
 	for (int i = 0; i < ns; i++) {
 		curl_multi_remove_handle(d->multi, sends[i].easy);
 		free(sends[i].body);
-		free(sends[i].resp);
+		cc_strbuf_free(&sends[i].resp);
 	}
 	/* Units sent had their reservation cleared by the assignment; only
 	 * what was not sent (or a failed round) needs releasing. */

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "http.h"
+#include "strbuf.h"
 #include "log.h"
 
 #define USER_AGENT "cloudcrowd-c/0.1"
@@ -61,8 +62,8 @@ void cc_http_free(struct cc_http *h)
 }
 
 struct sink {
-	char *data;
-	size_t len, cap, max;
+	struct cc_strbuf buf;
+	size_t max;           /* bytes kept at most */
 	int too_big;
 };
 
@@ -71,24 +72,12 @@ static size_t on_data(char *p, size_t size, size_t n, void *user)
 	struct sink *s = user;
 	size_t add = size * n;
 
-	if (s->len + add > s->max) {
+	if (s->buf.len + add > s->max) {
 		s->too_big = 1;
 		return 0;
 	}
-	if (s->len + add + 1 > s->cap) {
-		size_t nc = s->cap ? s->cap : 1024;
-		while (nc < s->len + add + 1)
-			nc *= 2;
-		char *nd = realloc(s->data, nc);
-		if (!nd)
-			return 0;
-		s->data = nd;
-		s->cap = nc;
-	}
-	memcpy(s->data + s->len, p, add);
-	s->len += add;
-	s->data[s->len] = '\0';
-	return add;
+	cc_strbuf_put(&s->buf, p, add);
+	return s->buf.oom ? 0 : add;
 }
 
 static void setup(struct cc_http *h, const char *url, long timeout_s)
@@ -130,8 +119,8 @@ int cc_http_request(struct cc_http *h, const char *method, const char *url,
 	}
 	rc = curl_easy_perform(h->curl);
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	resp->body = s.data ? s.data : strdup("");
-	resp->len = s.len;
+	resp->body = s.buf.data ? s.buf.data : strdup("");
+	resp->len = s.buf.len;
 	if (rc != CURLE_OK) {
 		cc_err_set(err, (int)rc, "%s %s: %s", method, url,
 			   s.too_big ? "response too large" : curl_easy_strerror(rc));

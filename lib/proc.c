@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "proc.h"
+#include "strbuf.h"
 
 #define KILL_GRACE 2.0          /* s between SIGTERM and SIGKILL */
 #define DRAIN_GRACE 0.5         /* s to read pipes after the child exited */
@@ -137,35 +138,22 @@ out:
 	return ret;
 }
 
+/* The action's stdout, kept up to max bytes. */
 struct outbuf {
-	char *data;
-	size_t len, cap, max;
-	int oom, too_big;
+	struct cc_strbuf buf;
+	size_t max;
+	int too_big;
 };
 
 static void out_add(struct outbuf *b, const char *p, size_t n)
 {
-	if (b->oom || b->too_big)
+	if (b->too_big)
 		return;
-	if (b->len + n > b->max) {
+	if (b->buf.len + n > b->max) {
 		b->too_big = 1;
 		return;
 	}
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 4096;
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		char *nd = realloc(b->data, nc);
-		if (!nd) {
-			b->oom = 1;
-			return;
-		}
-		b->data = nd;
-		b->cap = nc;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
+	cc_strbuf_put(&b->buf, p, n);
 }
 
 /* Read what is there; returns 0 at EOF (fd closed), 1 otherwise. */
@@ -227,11 +215,11 @@ int cc_proc_supervise(struct cc_proc *p, const char *in, size_t in_len,
 		if (exited && ((p->out_fd < 0 && p->err_fd < 0) || now >= drain_until))
 			break;
 		/* Deadline and output cap: signal the group, escalate later. */
-		if (!exited && !kill_at && (ob.too_big || ob.oom ||
+		if (!exited && !kill_at && (ob.too_big || ob.buf.oom ||
 					    (deadline && now >= deadline))) {
-			if (!ob.too_big && !ob.oom)
+			if (!ob.too_big && !ob.buf.oom)
 				r->timed_out = 1;
-			kill(-p->pid, ob.too_big || ob.oom ? SIGKILL : SIGTERM);
+			kill(-p->pid, ob.too_big || ob.buf.oom ? SIGKILL : SIGTERM);
 			kill_at = now + KILL_GRACE;
 		}
 		if (!exited && kill_at && now >= kill_at) {
@@ -311,10 +299,10 @@ int cc_proc_supervise(struct cc_proc *p, const char *in, size_t in_len,
 	}
 	r->seconds = exited_at - p->started;
 	r->output_too_big = ob.too_big;
-	if (ob.oom && !ret)
+	if (ob.buf.oom && !ret)
 		ret = cc_err_set(err, 500, "out of memory reading the output");
-	r->out = ob.data;
-	r->out_len = ob.len;
+	r->out = ob.buf.data;
+	r->out_len = ob.buf.len;
 	if (!r->out && !(r->out = calloc(1, 1)) && !ret)
 		ret = cc_err_set(err, 500, "out of memory");
 	p->pid = -1;

@@ -27,6 +27,10 @@ void cc_strbuf_puts(struct cc_strbuf *b, const char *s);
 /* cc_strbuf_putc - append the byte c. */
 void cc_strbuf_putc(struct cc_strbuf *b, char c);
 
+/* cc_strbuf_printf - append printf-formatted text. */
+void cc_strbuf_printf(struct cc_strbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* cc_strbuf_free - free the text and zero the buffer. */
 void cc_strbuf_free(struct cc_strbuf *b);
 
