@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,19 +18,13 @@
 
 #include "action.h"
 #include "status.h"
+#include "fs.h"
 
 struct fixture {
 	char dir[PATH_MAX];          /* config folder; actions/ inside */
 	struct cc_config cfg;
 	struct cc_err err;
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -52,7 +45,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	cc_fs_rmtree(f->dir, NULL);
 	free(f);
 	return 0;
 }

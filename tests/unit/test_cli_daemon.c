@@ -13,7 +13,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "daemon.h"
+#include "fs.h"
 
 struct fixture {
 	char dir[PATH_MAX];
@@ -30,13 +30,6 @@ struct fixture {
 	pid_t kids[4];
 	int nkids;
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -59,7 +52,7 @@ static int teardown(void **state)
 			kill(f->kids[i], SIGKILL);
 			waitpid(f->kids[i], NULL, 0);
 		}
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	cc_fs_rmtree(f->dir, NULL);
 	free(f);
 	return 0;
 }

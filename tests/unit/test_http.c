@@ -22,7 +22,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -39,6 +38,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "fs.h"
 
 /* ---- the test server ------------------------------------------------------- */
 
@@ -264,13 +264,6 @@ struct fixture {
 	char url[64];               /* http://127.0.0.1:PORT */
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -324,7 +317,7 @@ static int teardown(void **state)
 			usleep(10000);
 		}
 	}
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	cc_fs_rmtree(f->dir, NULL);
 	free(f);
 	return 0;
 }

@@ -10,7 +10,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "fs.h"
 
 #define PROG "test_log"
 
@@ -29,13 +29,6 @@ struct fixture {
 	char dir[PATH_MAX];
 	char path[PATH_MAX + 16];     /* dir/test.log */
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -59,7 +52,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	cc_log_min_level = CC_LOG_INFO;
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	cc_fs_rmtree(f->dir, NULL);
 	free(f);
 	return 0;
 }
