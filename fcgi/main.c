@@ -56,6 +56,26 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* give_back_heap - freed chunks below the top of the heap (a big job's
+ * outputs, parsed and dumped, leave thousands) are not returned by
+ * M_TRIM_THRESHOLD; once the free heap has grown by FREE_HEAP_SLACK since
+ * the last look, malloc_trim releases their pages. mallinfo2 costs a few
+ * microseconds; the trim runs only after such growth. */
+#define FREE_HEAP_SLACK (512 * 1024)
+
+static void give_back_heap(void)
+{
+	static size_t mark;
+	struct mallinfo2 mi = mallinfo2();
+
+	if (mi.fordblks > mark + FREE_HEAP_SLACK) {
+		malloc_trim(0);
+		mark = mi.fordblks;
+	} else if (mi.fordblks < mark) {
+		mark = mi.fordblks;
+	}
+}
+
 static void after_response(struct cc_app *app, const struct cc_resp *resp,
 			   double *last_maintain)
 {
@@ -73,6 +93,7 @@ static void after_response(struct cc_app *app, const struct cc_resp *resp,
 	if (resp->deliver_callbacks &&
 	    cc_callback_deliver_due(app->db, app->cfg, app->http, &delivered, &err) < 0)
 		cc_warn("callbacks: %s", err.msg);
+	give_back_heap();
 }
 
 static char *read_body(FCGX_Request *r, size_t len)

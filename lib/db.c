@@ -14,6 +14,13 @@
 
 #define MAX_STMTS 96
 #define MAX_PARAMS 1024
+/* A cached statement keeps the memory its last stored result needed (the
+ * connector's MEM_ROOT keeps its blocks across mysql_stmt_free_result), so
+ * a statement that just read more than this is closed instead: a pool
+ * process that once gathered a 10,000-unit job's outputs would otherwise
+ * carry them for the rest of its life. Preparing it again is cheap and
+ * rare. */
+#define BIG_RESULT (32 * 1024)
 
 struct stmt_slot {
 	const char *sql;      /* identity: the static string's address */
@@ -116,6 +123,17 @@ static int gone(unsigned int e)
 {
 	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST ||
 	       e == ER_CONNECTION_KILLED || e == CR_CONNECTION_ERROR;
+}
+
+/* drop_stmt - close the cached statement for sql, if any. */
+static void drop_stmt(struct cc_db *db, const char *sql)
+{
+	for (size_t i = 0; i < db->nslots; i++)
+		if (db->slots[i].sql == sql) {
+			mysql_stmt_close(db->slots[i].stmt);
+			db->slots[i] = db->slots[--db->nslots];
+			return;
+		}
 }
 
 static MYSQL_STMT *get_stmt(struct cc_db *db, const char *sql, struct cc_err *err)
@@ -281,7 +299,7 @@ int cc_db_query(struct cc_db *db, const char *sql, const struct cc_dbv *params,
 	my_bool *nulls = NULL;
 	char **bufs = NULL;
 	my_bool update_max = 1;
-	size_t ncols = 0, cap = 0;
+	size_t ncols = 0, cap = 0, bytes = 0;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -361,6 +379,7 @@ int cc_db_query(struct cc_db *db, const char *sql, const struct cc_dbv *params,
 			memcpy(out->cells[i], bufs[c], lens[c]);
 			out->cells[i][lens[c]] = '\0';
 			out->lens[i] = lens[c];
+			bytes += lens[c];
 		}
 	}
 	rc = 0;
@@ -373,6 +392,8 @@ out:
 	mysql_stmt_free_result(st);
 	if (meta)
 		mysql_free_result(meta);
+	if (bytes > BIG_RESULT)
+		drop_stmt(db, sql);
 	if (bufs)
 		for (size_t c = 0; c < ncols; c++)
 			free(bufs[c]);

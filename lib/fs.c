@@ -26,6 +26,9 @@ int cc_fs_mkdirs(const char *path, mode_t mode, struct cc_err *err)
 		return cc_err_set(err, 500, "mkdir: empty path");
 	if (n >= sizeof(buf))
 		return cc_err_set(err, 500, "mkdir %.100s...: path too long", path);
+	/* Usually it is there already (a node's scratch parent, per unit). */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
 	memcpy(buf, path, n + 1);
 	/* Create each prefix in turn; EEXIST is fine as long as it is a dir. */
 	for (size_t i = 1; i <= n; i++) {

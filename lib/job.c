@@ -33,10 +33,12 @@ static const char SQL_DELETE_UNITS[] =
 	"DELETE FROM work_units WHERE job_id = ?";
 static const char SQL_DELETE_JOB[] =
 	"DELETE FROM jobs WHERE id = ?";
-/* Index lookups on (job_id, status): never a scan of the job's units. */
+/* Index lookups on (job_id, status): never a scan of the job's units.
+ * Whether the job has a callback comes along, for when it completes. */
 static const char SQL_UNIT_STATE[] =
 	"SELECT EXISTS(SELECT 1 FROM work_units WHERE job_id = ? AND status = 3),"
-	" EXISTS(SELECT 1 FROM work_units WHERE job_id = ? AND status = 4)";
+	" EXISTS(SELECT 1 FROM work_units WHERE job_id = ? AND status = 4),"
+	" (SELECT callback_url IS NOT NULL FROM jobs WHERE id = ?)";
 static const char SQL_SET_STATUS[] =
 	"UPDATE jobs SET status = ?, updated_at = NOW(6) WHERE id = ?";
 static const char SQL_COMPLETE_OUTPUTS[] =
@@ -47,10 +49,14 @@ static const char SQL_DELETE_COMPLETE_UNITS[] =
 static const char SQL_FORGET_COMPLETE_UNITS[] =
 	"UPDATE jobs SET units_total = units_total - units_done, units_done = 0"
 	" WHERE id = ?";
+/* Also forgets the complete units' counts (SQL_FORGET_COMPLETE_UNITS),
+ * whose rows go next: assignments apply left to right, so units_total
+ * still sees the old units_done. */
 static const char SQL_FINISH_JOB[] =
 	"UPDATE jobs SET status = ?, outputs = ?,"
 	" time = TIMESTAMPDIFF(MICROSECOND, created_at, NOW(6)) / 1000000.0,"
 	" callback_at = IF(callback_url IS NULL, NULL, NOW(6)),"
+	" units_total = units_total - units_done, units_done = 0,"
 	" updated_at = NOW(6) WHERE id = ?";
 static const char SQL_COUNT_INCOMPLETE[] =
 	"SELECT COUNT(*), COALESCE(SUM(units_total - units_done), 0)"
@@ -436,10 +442,10 @@ int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
 			    struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(job_id) };
-	struct cc_dbv p2[] = { CC_DBI(job_id), CC_DBI(job_id) };
+	struct cc_dbv p3[] = { CC_DBI(job_id), CC_DBI(job_id), CC_DBI(job_id) };
 	struct cc_db_rows r;
 	long long incomplete = total - done, failed, splitting;
-	int rc = -1, next;
+	int rc = -1, next, has_callback;
 	char *text = NULL;
 	json_t *outs = NULL;
 
@@ -448,10 +454,11 @@ int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
 	 * decide, and no query to make. */
 	if (incomplete > 0 && status != CC_STATUS_SPLITTING)
 		return 0;
-	if (cc_db_query(db, SQL_UNIT_STATE, p2, 2, &r, err) < 0)
+	if (cc_db_query(db, SQL_UNIT_STATE, p3, 3, &r, err) < 0)
 		goto out;
 	failed = cc_db_cell_int(&r, 0, 0);
 	splitting = cc_db_cell_int(&r, 0, 1);
+	has_callback = cc_db_cell_int(&r, 0, 2) > 0;
 	cc_db_rows_free(&r);
 	if (cc_status_complete(status)) {
 		rc = 0;
@@ -500,18 +507,11 @@ int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
 	}
 	{
 		struct cc_dbv q[] = { CC_DBI(next), CC_DBS(text), CC_DBI(job_id) };
-		struct cc_db_rows cb;
-		struct cc_dbv c[] = { CC_DBI(job_id) };
-		static const char SQL_HAS_CALLBACK[] =
-			"SELECT callback_url IS NOT NULL FROM jobs WHERE id = ?";
 
 		if (cc_db_exec(db, SQL_FINISH_JOB, q, 3, NULL, NULL, err) < 0 ||
-		    cc_db_exec(db, SQL_DELETE_COMPLETE_UNITS, p, 1, NULL, NULL, err) < 0 ||
-		    cc_db_exec(db, SQL_FORGET_COMPLETE_UNITS, p, 1, NULL, NULL, err) < 0 ||
-		    cc_db_query(db, SQL_HAS_CALLBACK, c, 1, &cb, err) < 0)
+		    cc_db_exec(db, SQL_DELETE_COMPLETE_UNITS, p, 1, NULL, NULL, err) < 0)
 			goto out;
-		*callback_due = cb.nrows && cc_db_cell_int(&cb, 0, 0);
-		cc_db_rows_free(&cb);
+		*callback_due = has_callback;
 	}
 	cc_info("job %lld (%s): %s", job_id, action, cc_status_name(next));
 	rc = 0;

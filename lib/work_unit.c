@@ -33,11 +33,14 @@ static const char SQL_UNIT_JOB[] =
 static const char SQL_UNIT_LOCK[] =
 	"SELECT status, attempts, worker_pid, node_record_id, position, action"
 	" FROM work_units WHERE id = ? FOR UPDATE";
+/* The unit and its job's done counter in one statement (both rows are
+ * locked already): one round trip fewer on every unit. */
 static const char SQL_SUCCEED[] =
-	"UPDATE work_units SET status = 2, output = ?, time = ?,"
-	" attempts = attempts + 1, node_record_id = NULL, worker_pid = NULL,"
-	" reservation = NULL, lease_until = NULL, updated_at = NOW(6)"
-	" WHERE id = ?";
+	"UPDATE work_units w, jobs j SET w.status = 2, w.output = ?, w.time = ?,"
+	" w.attempts = w.attempts + 1, w.node_record_id = NULL,"
+	" w.worker_pid = NULL, w.reservation = NULL, w.lease_until = NULL,"
+	" w.updated_at = NOW(6), j.units_done = j.units_done + 1"
+	" WHERE w.id = ? AND j.id = ?";
 static const char SQL_RETRY[] =
 	"UPDATE work_units SET attempts = ?, output = ?, time = ?,"
 	" last_node_id = node_record_id, node_record_id = NULL,"
@@ -327,9 +330,9 @@ static int finish_once(struct cc_db *db, const struct cc_config *cfg,
 			goto out;
 		total += (long long)json_array_size(value) - 1;
 	} else if (succeeded) {
-		struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(id) };
-		if (cc_db_exec(db, SQL_SUCCEED, p, 3, NULL, NULL, err) < 0 ||
-		    cc_db_exec(db, SQL_UNIT_DONE, job_p, 1, NULL, NULL, err) < 0)
+		struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(id),
+				      CC_DBI(job_id) };
+		if (cc_db_exec(db, SQL_SUCCEED, p, 4, NULL, NULL, err) < 0)
 			goto out;
 		done++;
 	} else {

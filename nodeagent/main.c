@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,10 @@ int main(int argc, char **argv)
 	int port = -1, verbose = 0, opt, sig, left;
 	sigset_t sigs;
 
+	/* A thread per connection and per unit would each get a malloc arena
+	 * of its own (up to 8 per core), most of it idle memory: they allocate
+	 * little and seldom at once, so two arenas serve them all. */
+	mallopt(M_ARENA_MAX, 2);
 	cc_log_init("crowd-node");
 	while ((opt = getopt_long(argc, argv, "c:p:t:H:vh", longopts, NULL)) != -1) {
 		switch (opt) {

@@ -38,7 +38,9 @@
 #                  rss_sample); growth of pool and node over a job of
 #                  10,000 units (the second of two in a row: the first
 #                  warms up caches and allocator arenas; its growth is
-#                  shown too).
+#                  shown too); baseline: the library floor, RSS of an
+#                  empty program linked with the same libraries
+#                  (build/bench/lib_floor-PROGRAM, tests/bench/lib_floor.c).
 #
 # Environment:
 #   BENCH_QUICK=1        smoke run: 1 repetition, 200-unit W1, 20 latency
@@ -244,6 +246,15 @@ build crowd_client $(pkg-config --cflags jansson libcurl) -o "$BB/crowd_client" 
 	$(pkg-config --libs jansson libcurl) || die "no crowd_client"
 build rss_sample -o "$BB/rss_sample" tests/bench/rss_sample.c || die "no rss_sample"
 build fake_node -o "$BB/fake_node" tests/bench/fake_node.c || die "no fake_node"
+# The memory floor: lib_floor linked with exactly the libraries each
+# program names (its ELF NEEDED entries).
+needed() { readelf -d "$BUILD/bin/$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/-l:\1/p' | grep -v -e '-l:libc\.so' -e '-l:ld-linux'; }
+for prog in crowd-server crowd-node; do
+	rm -f "$BB/lib_floor-$prog"
+	# shellcheck disable=SC2046
+	cc "${CFLAGS[@]}" -o "$BB/lib_floor-$prog" tests/bench/lib_floor.c -Wl,--no-as-needed $(needed "$prog") \
+		>"$BB/lib_floor-$prog.build.out" 2>&1 || warn "building lib_floor for $prog failed (see $BB/lib_floor-$prog.build.out)"
+done
 HAVE_PASS=1
 build pass_time -Ilib $(pkg-config --cflags $PKGS) -o "$BB/pass_time" tests/bench/pass_time.c \
 	"$BUILD/libcrowd.a" $(pkg-config --libs $PKGS) -lfcgi -lcrypto -lpthread -lm || HAVE_PASS=0
@@ -578,6 +589,14 @@ if want W5; then
 	rec w5.pool_pss_kb "$(for p in $(kids "$srv"); do smaps Pss "$p"; done | sort -n | tail -n 1)" "kB"
 	say "  private memory (USS) after: node $(med w5.node_uss_kb) kB, largest pool process $(med w5.pool_uss_kb) kB" \
 		"(the rest of RSS is shared library pages)"
+	for prog in crowd-server crowd-node; do
+		for r in $(seq "$REPS"); do
+			line=$("$BB/lib_floor-$prog" 2>/dev/null) || line=""
+			rec "w5.floor.$prog" "$(kv "$line" rss_kb)" "kB"
+		done
+		say "  library floor of $prog (an empty program linked with its libraries, after curl_global_init):" \
+			"$(med "w5.floor.$prog") kB"
+	done
 fi
 
 # =================================================================================
@@ -699,6 +718,8 @@ row W4 "POST /jobs, $W4_JOB_INPUTS inputs" "$(med w4.job_create.s)" "s" "INSERT 
 POOLRSS=$(med w5.during_w1.pool_rss_kb) NODERSS=$(med w5.during_w1.node_rss_kb)
 row W5 "pool process RSS, largest during W1" "$POOLRSS" "kB" "goal 8 MB" 8192
 row W5 "node agent RSS, largest during W1" "$NODERSS" "kB" "goal 4 MB" 4096
+row W5 "pool process RSS, largest during W1" "$POOLRSS" "kB" "library floor: empty program linked like crowd-server" "$(med w5.floor.crowd-server)"
+row W5 "node agent RSS, largest during W1" "$NODERSS" "kB" "library floor: empty program linked like crowd-node" "$(med w5.floor.crowd-node)"
 row W5 "pool process private memory (USS), after W5" "$(med w5.pool_uss_kb)" "kB" "its RSS" "$(med w5.pool_rss_after_kb)"
 row W5 "node agent private memory (USS), after W5" "$(med w5.node_uss_kb)" "kB" "its RSS" "$(med w5.node_rss_after_kb)"
 row W5 "action process RSS (VmHWM), largest seen during W1" "$(med w5.during_w1.action_hwm_kb)" "kB" "" ""
