@@ -59,8 +59,10 @@ static double now(void)
 /* give_back_heap - freed chunks below the top of the heap (a big job's
  * outputs, parsed and dumped, leave thousands) are not returned by
  * M_TRIM_THRESHOLD; once the free heap has grown by FREE_HEAP_SLACK since
- * the last look, malloc_trim releases their pages. mallinfo2 costs a few
- * microseconds; the trim runs only after such growth. */
+ * the last look, malloc_trim releases their pages. mallinfo2 walks the
+ * free chunks, which are few once consolidated: `make bench` shows no
+ * change in the pool's CPU per unit. (The heap's end, sbrk(0), would be
+ * free to read but misses holes that a later job fills again.) */
 #define FREE_HEAP_SLACK (512 * 1024)
 
 static void give_back_heap(void)
