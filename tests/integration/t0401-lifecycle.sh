@@ -94,6 +94,20 @@ is "$(grep -h 'process_pdfs split started' "$STACK_DIR"/log/node-*.log | wc -l)"
 is "$(grep -h 'process_pdfs process started' "$STACK_DIR"/log/node-*.log | wc -l)" 3 "three process units ran (10+10+5 pages)"
 is "$(grep -h 'process_pdfs merge started' "$STACK_DIR"/log/node-*.log | wc -l)" 1 "one merge unit ran"
 
+# ---- outputs over 32 KB: the statements that read them are closed and
+# prepared again (lib/db.c BIG_RESULT); the next jobs still complete ------------
+big=$(jq -n -c '[range(0; 3000) | "big-output-\(.)"]')
+post_job "{\"action\":\"noop\",\"inputs\":$big}"
+wait_job "$ID" 120
+is "$(jq -c '[.status,.outputs]' <<<"$JOB")" "[\"succeeded\",$big]" \
+	"a 3,000-unit job's outputs ($(jq -c .outputs <<<"$JOB" | wc -c) bytes) come back in input order"
+http GET "/jobs/$ID"
+is "$(jq -c .outputs <<<"$BODY")" "$big" "... and again on a second read"
+post_job '{"action":"noop","inputs":["after-big-1","after-big-2"]}'
+wait_job "$ID" 60
+is "$(jq -c '[.status,.outputs]' <<<"$JOB")" '["succeeded",["after-big-1","after-big-2"]]' \
+	"the next job completes after the big result's statements were closed"
+
 # ---- retries ----------------------------------------------------------------
 post_job '{"action":"failure_testing","inputs":["a","b"]}'
 wait_job "$ID" 60
