@@ -23,6 +23,11 @@
 #   form_post PATH k=v ...        POST urlencoded form (values encoded)
 #   json_post PATH JSON           POST application/json
 #   sql QUERY                     mariadb -N -B on the stack's cloud_crowd
+#   post_job JSON                 POST /jobs job=JSON; ID gets the job's id
+#   wait_job ID [TIMEOUT_S]       poll GET /jobs/ID (default 60 s) until it
+#                                 succeeded/failed or is gone (404); JOB
+#                                 gets the last answer
+#   free_port                     a free TCP port, claimed for the stack
 #   wait_until TIMEOUT_S CMD...   poll CMD every 0.1 s; false on timeout
 #   done_testing                  print the plan; exit 1 if any failed
 # shellcheck shell=bash
@@ -151,6 +156,41 @@ json_post() {
 sql() {
 	mariadb --no-defaults --socket="${MYSQL_SOCKET:?no stack}" --user=root \
 		-N -B cloud_crowd -e "$1"
+}
+
+# post_job JSON: POST /jobs as the Ruby client does (form job=JSON); ID.
+post_job() {
+	form_post /jobs "job=$1"
+	[[ $STATUS == 200 ]] || diag "POST /jobs: $STATUS $BODY"
+	# shellcheck disable=SC2034
+	ID=$(jq -r .id <<<"$BODY")
+}
+
+# wait_job ID [TIMEOUT_S]: poll until the job is complete (or deleted:
+# a callback answered 201); JOB gets the last answer.
+wait_job() {
+	local id=$1 timeout=${2:-60} deadline=$((SECONDS + ${2:-60}))
+	while ((SECONDS < deadline)); do
+		http GET "/jobs/$id"
+		JOB=$BODY
+		[[ $(jq -r .status <<<"$JOB" 2>/dev/null) =~ ^(succeeded|failed)$ ]] && return 0
+		[[ $STATUS == 404 ]] && return 0
+		sleep 0.2
+	done
+	diag "job $id not complete after $timeout s: $(jq -c 'del(.outputs)' <<<"$JOB" 2>/dev/null || echo "$JOB")"
+	return 1
+}
+
+# free_port: a free port for a helper server of the test (a callback
+# sink, a second nginx), claimed for the current stack the way stack
+# scripts claim theirs (stack/lib.sh claim_block: below the ephemeral
+# range, so no outgoing connection holds it; released by stack/stop.sh).
+free_port() {
+	(
+		# shellcheck source=stack/lib.sh
+		. "$REPO/stack/lib.sh"
+		claim_block 1 "${STACK_DIR:?no stack: call stack_up first}"
+	)
 }
 
 # ---- stacks ----------------------------------------------------------------

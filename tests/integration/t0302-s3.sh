@@ -93,25 +93,6 @@ fetch() {
 	CTYPE=${out#* }
 }
 
-# wait_job ID [TIMEOUT]: poll until the job is complete; leaves JOB (JSON).
-wait_job() {
-	local id=$1 deadline=$((SECONDS + ${2:-60}))
-	while ((SECONDS < deadline)); do
-		http GET "/jobs/$id"
-		JOB=$BODY
-		[[ $(jq -r .status <<<"$JOB" 2>/dev/null) =~ ^(succeeded|failed)$ ]] && return 0
-		sleep 0.2
-	done
-	diag "job $id not complete after ${2:-60} s: $JOB"
-	return 1
-}
-
-post_job() {   # post_job JSON -> ID
-	form_post /jobs "job=$1"
-	[[ $STATUS == 200 ]] || diag "POST /jobs: $STATUS $BODY"
-	ID=$(jq -r .id <<<"$BODY")
-}
-
 # save_as CONFDIR JOB UNIT FILE: crowd-save as an action would run it.
 save_as() {
 	CROWD_ACTION=echo CROWD_JOB_ID=$2 CROWD_WORK_UNIT_ID=$3 \

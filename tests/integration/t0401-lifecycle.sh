@@ -13,33 +13,6 @@ SINK=$REPO/build/$VARIANT/tests/tools/callback_sink
 TMP=$STACK_DIR/t0401
 mkdir -p "$TMP"
 
-free_port() {
-	local p
-	for p in $(shuf -i 30000-39999 -n 50); do
-		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
-}
-
-# wait_job ID TIMEOUT: poll until the job is complete; leaves JOB (JSON).
-wait_job() {
-	local id=$1 timeout=${2:-60} deadline=$((SECONDS + ${2:-60}))
-	while ((SECONDS < deadline)); do
-		http GET "/jobs/$id"
-		JOB=$BODY
-		[[ $(jq -r .status <<<"$JOB" 2>/dev/null) =~ ^(succeeded|failed)$ ]] && return 0
-		[[ $STATUS == 404 ]] && return 0
-		sleep 0.2
-	done
-	diag "job $id not complete after $timeout s: $JOB"
-	return 1
-}
-
-post_job() {   # post_job JSON -> ID
-	form_post /jobs "job=$1"
-	[[ $STATUS == 200 ]] || diag "POST /jobs: $STATUS $BODY"
-	ID=$(jq -r .id <<<"$BODY")
-}
-
 http GET /status
 is "$(jq '.nodes|length' <<<"$BODY")" 3 "three nodes checked in"
 

@@ -13,18 +13,6 @@
 #    and the frozen node's late report, once it thaws, changes nothing.
 . "$(dirname "$0")/lib.sh"
 
-wait_job() {   # wait_job ID TIMEOUT -> JOB
-	local id=$1 deadline=$((SECONDS + $2))
-	while ((SECONDS < deadline)); do
-		http GET "/jobs/$id"
-		JOB=$BODY
-		[[ $(jq -r .status <<<"$JOB" 2>/dev/null) =~ ^(succeeded|failed)$ ]] && return 0
-		sleep 0.3
-	done
-	diag "job $id not complete after $2 s: $(jq -c 'del(.outputs)' <<<"$JOB")"
-	return 1
-}
-
 start_node() {   # start_node PORT: a node agent like stack/start.sh starts it
 	local port=$1
 	setsid "$BIN/crowd-node" -c "$CROWD_CONF" -p "$port" -H 127.0.0.1 \

@@ -135,12 +135,6 @@ run_browser smoke OC_URL="$CROWD_URL" OC_LOGIN="$CROWD_LOGIN" OC_PASSWORD="$CROW
 # stack's config with the locations moved and the prefix passed to the
 # pool (fastcgi_param CROWD_PREFIX, which the router strips and the page
 # gets as {{prefix}}).
-free_port() {
-	local p
-	for p in $(shuf -i 32000-32700 -n 50); do
-		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
-}
 pport=$(free_port)
 pconf=$STACK_DIR/conf/nginx-prefix.conf
 sed -e "s|listen 127.0.0.1:$CROWD_PORT;|listen 127.0.0.1:$pport;|" \
