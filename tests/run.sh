@@ -64,6 +64,24 @@ trap 'rm -rf -- "$TMP"' EXIT
 
 echo "$(ts) run: variant $VARIANT${FILTERS[*]:+, only ${FILTERS[*]}}"
 
+# judge RC COUNTED WHAT: with the caller's f (failures) and note: a run
+# that timed out counts one failure more; one that exited non-zero with no
+# failing test, or reported nothing (COUNTED = 0, no WHAT), counts one.
+judge() {
+	local rc=$1 counted=$2 what=$3
+	if ((rc == 124 || rc == 137)); then
+		f=$((f + 1))
+		((rc == 124)) && note=" (timed out after $TIMEOUT s)" ||
+			note=" (SIGKILL: timed out after $TIMEOUT s, or killed)"
+	elif ((rc != 0 && f == 0)); then
+		f=1
+		note=" (exit status $rc without a failing test)"
+	elif ((rc == 0 && counted == 0)); then
+		f=1
+		note=" (no $what)"
+	fi
+}
+
 # ---- unit tests (cmocka) -------------------------------------------------
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s),
 # listed below:" per group; a binary that dies before its summary (crash,
@@ -87,17 +105,7 @@ for bin in "build/$VARIANT/tests"/test_*; do
 		# died before its summary: the tests it finished count
 		p=$(grep -c '^\[       OK \]' "$out")
 	fi
-	if ((rc == 124 || rc == 137)); then
-		f=$((f + 1))
-		((rc == 124)) && note=" (timed out after $TIMEOUT s)" ||
-			note=" (SIGKILL: timed out after $TIMEOUT s, or killed)"
-	elif ((rc != 0 && f == 0)); then
-		f=1
-		note=" (exit status $rc)"
-	elif ((rc == 0 && p == 0 && f == 0)); then
-		f=1
-		note=" (no cmocka summary line)"
-	fi
+	judge "$rc" $((p + f)) "cmocka summary line"
 	PASSED=$((PASSED + p))
 	FAILED=$((FAILED + f))
 	((f)) && FAILURES+=("$name")
@@ -127,17 +135,7 @@ run_script() {
 	s=$(grep -cE '^ok [0-9]+.*# *(SKIP|skip)' "$out")
 	f=$(grep -cE '^not ok [0-9]+' "$out")
 	p=$((p - s))
-	if ((rc == 124 || rc == 137)); then
-		f=$((f + 1))
-		((rc == 124)) && note=" (timed out after $TIMEOUT s)" ||
-			note=" (SIGKILL: timed out after $TIMEOUT s, or killed)"
-	elif ((rc != 0 && f == 0)); then
-		f=1
-		note=" (exit status $rc without a failing test)"
-	elif ((rc == 0 && p + s + f == 0)); then
-		f=1
-		note=" (no test lines)"
-	fi
+	judge "$rc" $((p + s + f)) "test lines"
 	printf '%s %s %s %s %s\n' "$p" "$f" "$s" "$(elapsed "$t0")" "$note" >"$TMP/$name.count"
 }
 
