@@ -29,7 +29,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lcrypto -lpt
 CFLAGS  := $(CFLAGS_BASE) $(CFLAGS_VAR) $(PKG_CFLAGS) $(CFLAGS_EXTRA)
 LDFLAGS := $(LDFLAGS_VAR) $(LDFLAGS_EXTRA)
 
-LIB_SRCS := $(wildcard lib/*.c)
+LIB_SRCS := $(wildcard lib/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIBCROWD := $(B)/libcrowd.a
 
@@ -120,9 +120,9 @@ bench: deps
 
 # SQL text only in db.c; no system()/popen() anywhere; no sprintf/strcpy.
 lint:
-	@! grep -nE 'mysql_(real_)?query\(' $$(ls lib/*.c fcgi/*.c nodeagent/*.c ccdistribute/*.c cli/*.c 2>/dev/null | grep -v '^lib/db.c$$') || \
-	  { echo "lint: mysql_query outside lib/db.c"; exit 1; }
-	@! grep -nE '\b(sprintf|strcpy|strcat|gets|system|popen)\(' lib/*.c fcgi/*.c nodeagent/*.c ccdistribute/*.c cli/*.c 2>/dev/null || \
+	@! grep -nE 'mysql_(real_)?query\(' $$(ls lib/*/*.c fcgi/*.c nodeagent/*.c ccdistribute/*.c cli/*.c 2>/dev/null | grep -v '^lib/core/db.c$$') || \
+	  { echo "lint: mysql_query outside lib/core/db.c"; exit 1; }
+	@! grep -nE '\b(sprintf|strcpy|strcat|gets|system|popen)\(' lib/*/*.c fcgi/*.c nodeagent/*.c ccdistribute/*.c cli/*.c 2>/dev/null || \
 	  { echo "lint: banned function"; exit 1; }
 	@echo "lint: ok"
 

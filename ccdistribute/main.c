@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "callback.h"
-#include "dispatch.h"
-#include "log.h"
+#include "central/callback.h"
+#include "central/dispatch.h"
+#include "core/log.h"
 
 #define VERSION "0.1.0"
 

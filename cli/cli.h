@@ -3,14 +3,14 @@
  * common.c they all use (config, database, central server, messages).
  * Every command returns one of the exit codes below; it prints the reason
  * of a failure on stderr as "crowd: REASON" and logs the work it does
- * with timestamps (lib/log.h, on stderr). */
+ * with timestamps (lib/core/log.h, on stderr). */
 #ifndef CLI_CLI_H
 #define CLI_CLI_H
 
 #include <stdio.h>
-#include "config.h"
-#include "db.h"
-#include "http.h"
+#include "core/config.h"
+#include "core/db.h"
+#include "core/http.h"
 
 #define CROWD_VERSION "0.1.0"
 #define CLI_MAX_LISTEN 16

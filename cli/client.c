@@ -13,11 +13,11 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-#include "action.h"
+#include "model/action.h"
 #include "cli.h"
-#include "form.h"
-#include "job.h"
-#include "log.h"
+#include "core/form.h"
+#include "model/job.h"
+#include "core/log.h"
 #include "progress.h"
 
 #define REQ_TIMEOUT 30           /* s per request */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "fs.h"
-#include "log.h"
+#include "core/fs.h"
+#include "core/log.h"
 
 static void vmessage(const char *fmt, va_list ap)
 {

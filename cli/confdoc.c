@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config.h"
+#include "core/config.h"
 #include "confdoc.h"
-#include "strbuf.h"
+#include "core/strbuf.h"
 
 static int parse_key_line(const char *line, size_t len, const char *section,
 			  struct cli_confkey *k)

@@ -1,5 +1,5 @@
 /* confdoc.h - the documented crowd.conf that `crowd install` writes: every
- * key of lib/config.c's table, in its order and section, with its help
+ * key of lib/core/config.c's table, in its order and section, with its help
  * text and default as comments, and the keys given with --set written as
  * live settings. The key list is read from cc_config_print_help (the one
  * place that walks the table for people), so a key added to config.c
@@ -9,7 +9,7 @@
 #define CLI_CONFDOC_H
 
 #include <stddef.h>
-#include "err.h"
+#include "core/err.h"
 
 struct cli_confkey {
 	char section[32];        /* "" for the top level, else "database" */

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
-#include "daemon.h"
-#include "job.h"
-#include "log.h"
+#include "proc/daemon.h"
+#include "model/job.h"
+#include "core/log.h"
 
 #define ER_NO_SUCH_TABLE 1146
 

@@ -16,10 +16,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "action.h"
+#include "model/action.h"
 #include "cli.h"
 #include "confdoc.h"
-#include "log.h"
+#include "core/log.h"
 
 #define MAX_DEPTH 16
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "log.h"
+#include "core/log.h"
 #include "progress.h"
 
 /* Long-only options get a key that is not a short option letter. */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nginxconf.h"
-#include "strbuf.h"
+#include "core/strbuf.h"
 
 /* Length of the placeholder name at p (just after an '@'), when p holds
  * NAME@ with NAME in [A-Z_]+; else 0. */

@@ -8,7 +8,7 @@
 #define CLI_NGINXCONF_H
 
 #include <stddef.h>
-#include "err.h"
+#include "core/err.h"
 
 struct cli_nginx_var {
 	const char *name;        /* without the @s: "SOCKET" */

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
-#include "log.h"
+#include "core/log.h"
 #include "service.h"
 
 struct node {

@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cli.h"
-#include "log.h"
+#include "core/log.h"
 #include "nginxconf.h"
 #include "service.h"
 

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
-#include "log.h"
+#include "core/log.h"
 #include "service.h"
 
 volatile sig_atomic_t cli_got_signal;

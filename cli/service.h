@@ -1,6 +1,6 @@
 /* service.h - what `crowd server` (server.c) and `crowd node` (node.c)
  * share: a process known by its pid file in pid_path, started in its own
- * session and stopped politely then firmly (lib/daemon.c underneath), a
+ * session and stopped politely then firmly (lib/proc/daemon.c underneath), a
  * stale pid file reported and removed, and the foreground's signals. */
 #ifndef CLI_SERVICE_H
 #define CLI_SERVICE_H
@@ -8,7 +8,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <sys/types.h>
-#include "daemon.h"
+#include "proc/daemon.h"
 
 #define READY_TIMEOUT 30.0       /* s a process gets to come up */
 

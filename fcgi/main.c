@@ -16,9 +16,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "callback.h"
-#include "dispatch.h"
-#include "log.h"
+#include "central/callback.h"
+#include "central/dispatch.h"
+#include "core/log.h"
 #include "routes.h"
 
 #define VERSION "0.1.0"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "render.h"
-#include "strbuf.h"
+#include "core/strbuf.h"
 
 /* Append s HTML-escaped (& < > " '). */
 static void escape_append(struct cc_strbuf *b, const char *s)

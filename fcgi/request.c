@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "job.h"
+#include "model/job.h"
 #include "request.h"
 
 static int is_type(const char *ctype, const char *want)

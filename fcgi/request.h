@@ -7,12 +7,12 @@
 
 #include <jansson.h>
 #include <stddef.h>
-#include "callback.h"
-#include "config.h"
-#include "db.h"
-#include "dispatch.h"
-#include "form.h"
-#include "http.h"
+#include "central/callback.h"
+#include "core/config.h"
+#include "core/db.h"
+#include "central/dispatch.h"
+#include "core/form.h"
+#include "core/http.h"
 
 /* Per-process state shared by every request. */
 struct cc_app {

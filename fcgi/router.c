@@ -2,8 +2,8 @@
  * style). A pattern ending in '/' takes the rest of the path, which must
  * be one non-empty segment, as the percent-decoded parameter. */
 #include <string.h>
-#include "form.h"
-#include "log.h"
+#include "core/form.h"
+#include "core/log.h"
 #include "routes.h"
 
 struct route {

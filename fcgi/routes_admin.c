@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "action.h"
-#include "blacklist.h"
-#include "job.h"
-#include "log.h"
-#include "node_record.h"
+#include "model/action.h"
+#include "model/blacklist.h"
+#include "model/job.h"
+#include "core/log.h"
+#include "model/node_record.h"
 #include "render.h"
 #include "routes.h"
-#include "work_unit.h"
+#include "model/work_unit.h"
 
 #define LOG_TAIL_LINES 100
 #define LOG_TAIL_BYTES (256 * 1024)

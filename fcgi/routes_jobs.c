@@ -3,8 +3,8 @@
  * Center). */
 #include <stdlib.h>
 #include <string.h>
-#include "job.h"
-#include "log.h"
+#include "model/job.h"
+#include "core/log.h"
 #include "routes.h"
 
 static const char SQL_JOB_TOTAL[] =

@@ -4,10 +4,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "log.h"
-#include "node_record.h"
+#include "core/log.h"
+#include "model/node_record.h"
 #include "routes.h"
-#include "work_unit.h"
+#include "model/work_unit.h"
 
 static int parse_bool(const char *s, int *out)
 {

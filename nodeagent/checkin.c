@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "form.h"
-#include "log.h"
+#include "core/form.h"
+#include "core/log.h"
 #include "node.h"
 
 #define MONITOR_INTERVAL 2     /* s between load/memory samples */

@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "action.h"
-#include "form.h"
-#include "log.h"
+#include "model/action.h"
+#include "core/form.h"
+#include "core/log.h"
 #include "node.h"
 
 #define CONNECTION_LIMIT 512

@@ -23,8 +23,8 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
-#include "fs.h"
-#include "log.h"
+#include "core/fs.h"
+#include "core/log.h"
 #include "node.h"
 
 enum { EXIT_USAGE = 2, EXIT_CONFIG = 2, EXIT_START = 1 };

@@ -8,9 +8,9 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
-#include "config.h"
-#include "http.h"
-#include "worker.h"
+#include "core/config.h"
+#include "core/http.h"
+#include "proc/worker.h"
 
 #define NODE_SHUTDOWN_GRACE 5      /* s running units get to report at exit */
 

@@ -26,10 +26,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "fs.h"
-#include "log.h"
+#include "core/fs.h"
+#include "core/log.h"
 #include "node.h"
-#include "proc.h"
+#include "proc/proc.h"
 
 #define POOL_MAX 16
 #define REPORT_BUDGET 600      /* s of report retries before giving up */

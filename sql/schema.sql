@@ -100,5 +100,5 @@ CREATE TABLE schema_migrations (
   PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- Keep in step with CC_SCHEMA_VERSION in lib/db.h.
+-- Keep in step with CC_SCHEMA_VERSION in lib/core/db.h.
 INSERT INTO schema_migrations (version) VALUES ('20261125000002');

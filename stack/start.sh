@@ -216,7 +216,7 @@ for kv in "${SETS[@]}"; do
 done
 {
 	printf '# crowd.conf of the private stack in %s, written by stack/start.sh.\n' "$DIR"
-	printf '# Every key: lib/config.c (or any binary'"'"'s --help).\n'
+	printf '# Every key: lib/core/config.c (or any binary'"'"'s --help).\n'
 	for k in "${TOP_KEYS[@]}"; do printf '%s = %s\n' "$k" "${TOP[$k]}"; done
 	printf '\n[database]\n'
 	for k in "${DB_KEYS[@]}"; do printf '%s = %s\n' "$k" "${DB[$k]}"; done

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "config.h"
-#include "http.h"
+#include "core/config.h"
+#include "core/http.h"
 
 enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
 

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config.h"
-#include "store.h"
+#include "core/config.h"
+#include "store/store.h"
 
 enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
 

@@ -1,5 +1,5 @@
 /* pass_time.c - the W4 dispatch-pass figure of `make bench`: the cost of
- * one dispatch pass (lib/dispatch.c cc_dispatch_pass, the code every pool
+ * one dispatch pass (lib/central/dispatch.c cc_dispatch_pass, the code every pool
  * process and ccdistribute run) with however many units are queued.
  *
  * It registers a node record HOST:PORT (a tests/bench/fake_node that
@@ -23,13 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "config.h"
-#include "db.h"
-#include "dispatch.h"
-#include "http.h"
-#include "log.h"
-#include "node_record.h"
-#include "work_unit.h"
+#include "core/config.h"
+#include "core/db.h"
+#include "central/dispatch.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "model/node_record.h"
+#include "model/work_unit.h"
 
 static const char SQL_NODE_ID[] = "SELECT id FROM node_records WHERE host = ?";
 /* index entries read by this session's statements (range scans): how much

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "core/config.h"
 
 #define NAME "fuzz.conf"
 #define DIR "/nonexistent/fuzzconf"

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
+#include "core/form.h"
 
 #define CHECK(cond) do { \
 	if (!(cond)) { \

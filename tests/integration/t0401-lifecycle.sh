@@ -68,7 +68,7 @@ is "$(grep -h 'process_pdfs process started' "$STACK_DIR"/log/node-*.log | wc -l
 is "$(grep -h 'process_pdfs merge started' "$STACK_DIR"/log/node-*.log | wc -l)" 1 "one merge unit ran"
 
 # ---- outputs over 32 KB: the statements that read them are closed and
-# prepared again (lib/db.c BIG_RESULT); the next jobs still complete ------------
+# prepared again (lib/core/db.c BIG_RESULT); the next jobs still complete ------------
 big=$(jq -n -c '[range(0; 3000) | "big-output-\(.)"]')
 post_job "{\"action\":\"noop\",\"inputs\":$big}"
 wait_job "$ID" 120

@@ -16,9 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "action.h"
-#include "status.h"
-#include "fs.h"
+#include "model/action.h"
+#include "model/status.h"
+#include "core/fs.h"
 
 struct fixture {
 	char dir[PATH_MAX];          /* config folder; actions/ inside */

@@ -1,4 +1,4 @@
-/* test_cli_daemon.c - lib/daemon.c, the pid files and processes behind
+/* test_cli_daemon.c - lib/proc/daemon.c, the pid files and processes behind
  * `crowd server` and `crowd node`: pid files written atomically and read
  * back strictly; a pid file is "running" only when its process lives and
  * its command line matches (a dead pid, a stranger that reused it, or
@@ -21,8 +21,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "daemon.h"
-#include "fs.h"
+#include "proc/daemon.h"
+#include "core/fs.h"
 
 struct fixture {
 	char dir[PATH_MAX];

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "fs.h"
+#include "core/config.h"
+#include "core/fs.h"
 
 struct fixture {
 	char dir[PATH_MAX];          /* the config folder (realpath'd) */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
+#include "core/form.h"
 
 /* parse exactly strlen(body) bytes from a buffer with no NUL after them */
 static int parse(struct cc_form *form, const char *body)

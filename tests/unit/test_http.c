@@ -37,8 +37,8 @@
 
 #include <curl/curl.h>
 
-#include "http.h"
-#include "fs.h"
+#include "core/http.h"
+#include "core/fs.h"
 
 /* ---- the test server ------------------------------------------------------- */
 

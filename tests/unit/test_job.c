@@ -17,8 +17,8 @@
 #include <string.h>
 #include <openssl/evp.h>
 
-#include "job.h"
-#include "status.h"
+#include "model/job.h"
+#include "model/status.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "fs.h"
+#include "core/log.h"
+#include "core/fs.h"
 
 #define PROG "test_log"
 

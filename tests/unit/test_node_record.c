@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node_record.h"
+#include "model/node_record.h"
 
 /* a string of n copies of c (caller frees) */
 static char *repeat(char c, size_t n)
@@ -137,7 +137,7 @@ static void test_node_host_valid_length_limit_is_the_column(void **state)
 /* The port must be digits. strtol() also accepts leading white space and
  * a sign, so "vm: 1", "vm:+1" and "vm:\n1" pass today: a host with a space
  * or a line break then goes into node_records.host and into the URL
- * http://<host>/work. (lib/node_record.c, cc_node_host_valid, the strtol
+ * http://<host>/work. (lib/model/node_record.c, cc_node_host_valid, the strtol
  * on colon + 1.) */
 static void test_node_host_valid_rejects_sign_or_space_in_port(void **state)
 {
@@ -155,7 +155,7 @@ static void test_node_host_valid_rejects_sign_or_space_in_port(void **state)
 }
 
 /* "[]:1" has no name at all, like ":1", but passes the bracket branch
- * (lib/node_record.c, cc_node_host_valid: the loop from 1 to n - 1 is
+ * (lib/model/node_record.c, cc_node_host_valid: the loop from 1 to n - 1 is
  * empty when n == 2). */
 static void test_node_host_valid_rejects_empty_brackets(void **state)
 {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3_xml.h"
+#include "store/s3_xml.h"
 
 static void test_s3_xml_list_parse_decodes_keys_and_token(void **state)
 {

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sigv4.h"
+#include "store/sigv4.h"
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 

@@ -9,7 +9,7 @@
 
 #include <limits.h>
 
-#include "status.h"
+#include "model/status.h"
 
 static void test_status_codes_match_the_original_table(void **state)
 {

@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "fs.h"
-#include "store.h"
+#include "core/config.h"
+#include "core/fs.h"
+#include "store/store.h"
 
 struct fixture {
 	char root[PATH_MAX];          /* the test's folder */

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "store.h"
+#include "core/config.h"
+#include "store/store.h"
 
 struct fixture {
 	char dir[256];

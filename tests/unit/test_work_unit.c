@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "work_unit.h"
+#include "model/work_unit.h"
 
 /* convert value at position and check the JSON text, is_json 1 */
 static void assert_json_input(json_t *value, long long position,

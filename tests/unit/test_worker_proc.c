@@ -1,5 +1,5 @@
 /* test_worker_proc.c - spawning and supervising an action process
- * (lib/proc.c) with real children (/bin/sh): stdin, stdout, stderr tail,
+ * (lib/proc/proc.c) with real children (/bin/sh): stdin, stdout, stderr tail,
  * exit codes, signals, the deadline, the output cap, stragglers holding a
  * pipe, descriptors that must not leak, working directory, environment and
  * signal state. */
@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "proc.h"
+#include "proc/proc.h"
 
 static char *const env_min[] = { "PATH=/usr/bin:/bin", "GREETING=hi", NULL };
 

@@ -1,4 +1,4 @@
-/* test_worker_unit.c - the pure parts of the worker (lib/worker.c): the
+/* test_worker_unit.c - the pure parts of the worker (lib/proc/worker.c): the
  * unit JSON check, URL inputs and their safe file names, the environment
  * values, output -> result conversion, the stderr tail, the report form
  * and the retry backoff. */
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
-#include "worker.h"
+#include "core/form.h"
+#include "proc/worker.h"
 
 static void parse_ok(struct cc_worker_unit *u, const char *json)
 {

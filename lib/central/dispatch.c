@@ -1,0 +1,333 @@
+/* dispatch.c - see dispatch.h. */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "central/dispatch.h"
+#include "core/form.h"
+#include "core/log.h"
+#include "model/node_record.h"
+#include "model/work_unit.h"
+
+struct send {
+	CURL *easy;
+	int unit;              /* index into the reserved units */
+	int node;              /* index into the nodes */
+	char *body;
+	struct cc_strbuf resp;     /* the node's answer, 4 KB at most */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct cc_dispatcher {
+	const struct cc_config *cfg;
+	CURLM *multi;
+	CURL *pool[CC_RESERVATION_LIMIT];   /* reused easy handles, made lazily */
+	struct curl_slist *headers;
+};
+
+struct cc_dispatcher *cc_dispatcher_new(const struct cc_config *cfg)
+{
+	struct cc_dispatcher *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->cfg = cfg;
+	d->multi = curl_multi_init();
+	d->headers = curl_slist_append(NULL,
+		"Content-Type: application/x-www-form-urlencoded");
+	if (d->headers)
+		d->headers = curl_slist_append(d->headers, "Expect:");
+	/* Easy handles are made on first use: a pass usually sends one unit,
+	 * or a few, and each handle carries its own buffers. */
+	if (!d->multi || !d->headers) {
+		cc_dispatcher_free(d);
+		return NULL;
+	}
+	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, 64L);
+	return d;
+}
+
+void cc_dispatcher_free(struct cc_dispatcher *d)
+{
+	if (!d)
+		return;
+	for (int i = 0; i < CC_RESERVATION_LIMIT; i++)
+		if (d->pool[i])
+			curl_easy_cleanup(d->pool[i]);
+	if (d->multi)
+		curl_multi_cleanup(d->multi);
+	curl_slist_free_all(d->headers);
+	free(d);
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *user)
+{
+	struct send *s = user;
+	size_t add = size * n;
+
+	if (s->resp.len + add > 4096)
+		return 0;
+	cc_strbuf_put(&s->resp, p, add);
+	return s->resp.oom ? 0 : add;
+}
+
+/* Pick a node for a unit: round-robin from *next, with capacity and the
+ * action; a retried unit prefers a node other than the one it failed on. */
+static int pick(struct cc_node *nodes, int n, int *next,
+		const struct cc_reserved_unit *u)
+{
+	int fallback = -1;
+
+	for (int k = 0; k < n; k++) {
+		int i = (*next + k) % n;
+		if (nodes[i].capacity <= 0 || !cc_node_can_run(&nodes[i], u->action))
+			continue;
+		if (u->attempts > 0 && nodes[i].id == u->last_node_id) {
+			if (fallback < 0)
+				fallback = i;
+			continue;
+		}
+		*next = (i + 1) % n;
+		return i;
+	}
+	if (fallback >= 0)
+		*next = (fallback + 1) % n;
+	return fallback;
+}
+
+static void prepare(struct cc_dispatcher *d, struct send *s, CURL *easy,
+		    const char *host)
+{
+	char url[CC_STR_LEN + 16];
+
+	snprintf(url, sizeof(url), "http://%s/work", host);
+	s->easy = easy;
+	curl_easy_reset(easy);
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "cloudcrowd-c/0.1");
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, (long)d->cfg->connect_timeout);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long)d->cfg->node_timeout);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, d->headers);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, s->body);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, s);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, s->errbuf);
+	if (d->cfg->http_authentication) {
+		curl_easy_setopt(easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(easy, CURLOPT_USERNAME, d->cfg->login);
+		curl_easy_setopt(easy, CURLOPT_PASSWORD, d->cfg->password);
+	}
+}
+
+static void run_multi(struct cc_dispatcher *d)
+{
+	int running = 1;
+
+	while (running) {
+		if (curl_multi_perform(d->multi, &running) != CURLM_OK)
+			break;
+		if (running)
+			curl_multi_poll(d->multi, NULL, 0, 1000, NULL);
+	}
+}
+
+static long long parse_pid(const char *body)
+{
+	json_t *o = body ? json_loads(body, 0, NULL) : NULL;
+	json_t *p = json_is_object(o) ? json_object_get(o, "pid") : NULL;
+	long long pid = json_is_integer(p) ? json_integer_value(p) : -1;
+
+	json_decref(o);
+	return pid;
+}
+
+/* One round: returns 1 to go on (every unit went out, nodes remain), 0 to
+ * stop, -1 on a database failure. */
+static int round_once(struct cc_dispatcher *d, struct cc_db *db,
+		      struct cc_dispatch_stats *st, struct cc_err *err)
+{
+	const struct cc_config *cfg = d->cfg;
+	struct cc_node *nodes = NULL;
+	struct cc_reserved_unit *units = NULL;
+	struct send sends[CC_RESERVATION_LIMIT];
+	char *actions = NULL;
+	int nn, nu = 0, ns = 0, next = 0, reservation = 0, rc = -1, unsent = 0;
+	int limit;
+	int lease = (cfg->action_timeout ? cfg->action_timeout : 86400) + cfg->lease_grace;
+	int *dead = NULL;
+
+	memset(sends, 0, sizeof(sends));
+	nn = cc_node_list_available(db, cfg, &nodes, &actions, err);
+	if (nn < 0)
+		return -1;
+	if (nn == 0 || !*actions) {
+		rc = 0;
+		goto out;
+	}
+	dead = calloc((size_t)nn, sizeof(*dead));
+	if (!dead) {
+		cc_err_set(err, 500, "out of memory");
+		goto out;
+	}
+	/* Reserve no more than the nodes can take now: after a result there
+	 * is usually one free slot, and reserving 25 to send 1 would cost a
+	 * wide UPDATE and a cancel of 24 on every unit's pass. */
+	{
+		long spare = 0;
+		for (int i = 0; i < nn && spare < CC_RESERVATION_LIMIT; i++)
+			spare += nodes[i].capacity;
+		limit = spare < CC_RESERVATION_LIMIT ? (int)spare : CC_RESERVATION_LIMIT;
+	}
+	nu = cc_work_unit_reserve(db, actions, limit, &reservation, &units, err);
+	if (nu <= 0) {
+		rc = nu < 0 ? -1 : 0;
+		goto out;
+	}
+	for (int i = 0; i < nu; i++) {
+		int k = pick(nodes, nn, &next, &units[i]);
+		struct cc_strbuf b = { 0 };
+
+		if (k < 0) {
+			unsent++;
+			continue;
+		}
+		cc_form_add(&b, "work_unit", units[i].payload);
+		if (b.oom) {
+			cc_strbuf_free(&b);
+			unsent++;
+			continue;
+		}
+		if (!d->pool[ns] && !(d->pool[ns] = curl_easy_init())) {
+			cc_strbuf_free(&b);
+			unsent++;
+			continue;
+		}
+		nodes[k].capacity--;
+		sends[ns].unit = i;
+		sends[ns].node = k;
+		sends[ns].body = b.data;
+		prepare(d, &sends[ns], d->pool[ns], nodes[k].host);
+		curl_multi_add_handle(d->multi, sends[ns].easy);
+		ns++;
+	}
+	run_multi(d);
+	for (int i = 0; i < ns; i++) {
+		struct send *s = &sends[i];
+		struct cc_reserved_unit *u = &units[s->unit];
+		struct cc_node *node = &nodes[s->node];
+		long status = 0;
+
+		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status == 0 && !s->errbuf[0])
+			snprintf(s->errbuf, sizeof(s->errbuf), "no response");
+		if (status == 200) {
+			long long pid = parse_pid(s->resp.data);
+			int k;
+
+			if (pid <= 0) {
+				cc_warn("node %s answered POST /work without a pid: %.200s",
+					node->host, s->resp.data ? s->resp.data : "");
+				unsent++;
+				continue;
+			}
+			k = cc_work_unit_assign(db, u->id, reservation, node->id, pid,
+						lease, err);
+			if (k < 0)
+				goto out;
+			st->sent++;
+			cc_info("unit %lld (%s, job %lld, attempt %d) -> %s pid %lld%s",
+				u->id, u->action, u->job_id, u->attempts, node->host,
+				pid, k ? "" : " (already finished)");
+		} else if (status == 503 && s->resp.data && !strncmp(s->resp.data, "Node Full", 9)) {
+			/* Another dispatcher filled it first: no more for it in
+			 * this round, but it is not overloaded. */
+			st->refused++;
+			unsent++;
+			node->capacity = 0;
+		} else if (status == 503) {
+			st->refused++;
+			unsent++;
+			if (!dead[s->node]) {
+				cc_info("node %s is overloaded (503): busy until it "
+					"checks in", node->host);
+				if (cc_node_mark_busy(db, node->id, err) < 0)
+					goto out;
+				dead[s->node] = 1;
+			}
+			node->capacity = 0;
+		} else if (status == 0) {
+			unsent++;
+			if (!dead[s->node]) {
+				cc_warn("node %s unreachable (%s): removing it and "
+					"releasing its units", node->host, s->errbuf);
+				if (cc_node_remove(db, node->id, err) < 0)
+					goto out;
+				dead[s->node] = 1;
+				st->unreachable++;
+			}
+			node->capacity = 0;
+		} else {
+			unsent++;
+			cc_warn("node %s refused unit %lld: HTTP %ld %.200s", node->host,
+				u->id, status, s->resp.data ? s->resp.data : "");
+		}
+	}
+	rc = unsent == 0 ? 1 : 0;
+	if (rc) {
+		int left = 0;
+		for (int i = 0; i < nn; i++)
+			left += nodes[i].capacity > 0;
+		if (!left)
+			rc = 0;
+	}
+out:
+	for (int i = 0; i < ns; i++) {
+		curl_multi_remove_handle(d->multi, sends[i].easy);
+		free(sends[i].body);
+		cc_strbuf_free(&sends[i].resp);
+	}
+	/* Units sent had their reservation cleared by the assignment; only
+	 * what was not sent (or a failed round) needs releasing. */
+	if (reservation && (unsent || rc < 0)) {
+		struct cc_err e2;
+		if (cc_work_unit_cancel_reservations(db, reservation, &e2) < 0)
+			cc_warn("cancelling reservation %d: %s", reservation, e2.msg);
+	}
+	cc_work_unit_reserved_free(units, nu > 0 ? nu : 0);
+	cc_node_list_free(nodes, nn);
+	free(actions);
+	free(dead);
+	return rc;
+}
+
+int cc_dispatch_pass(struct cc_dispatcher *d, struct cc_db *db,
+		     struct cc_dispatch_stats *stats, struct cc_err *err)
+{
+	struct cc_dispatch_stats local;
+	int rc;
+
+	if (!stats)
+		stats = &local;
+	memset(stats, 0, sizeof(*stats));
+	do {
+		stats->rounds++;
+		rc = round_once(d, db, stats, err);
+	} while (rc == 1 && stats->rounds < 1000);
+	return rc < 0 ? -1 : 0;
+}
+
+int cc_dispatch_maintain(struct cc_db *db, const struct cc_config *cfg,
+			 struct cc_err *err)
+{
+	int removed = 0, expired = 0;
+
+	if (cc_node_expire(db, cfg, &removed, err) < 0 ||
+	    cc_work_unit_expire_leases(db, cfg, &expired, err) < 0)
+		return -1;
+	return removed || expired;
+}
