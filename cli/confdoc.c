@@ -68,14 +68,14 @@ int cli_confdoc_parse(const char *text, struct cli_confkey **keys, size_t *n,
 				struct cli_confkey *na = realloc(arr, ncap * sizeof(*na));
 				if (!na) {
 					free(arr);
-					return cc_err_set(err, 500, "out of memory");
+					return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 				}
 				arr = na;
 				cap = ncap;
 			}
 			if (parse_key_line(p, len, section, &arr[count]) < 0) {
 				free(arr);
-				return cc_err_set(err, 500, "config help line %d is not "
+				return cc_err_set(err, CC_ERR_INTERNAL, "config help line %d is not "
 						  "\"  KEY HELP (default: VALUE)\": %.*s",
 						  lineno, (int)(len > 120 ? 120 : len), p);
 			}
@@ -85,7 +85,7 @@ int cli_confdoc_parse(const char *text, struct cli_confkey **keys, size_t *n,
 	}
 	if (!count) {
 		free(arr);
-		return cc_err_set(err, 500, "config help lists no keys");
+		return cc_err_set(err, CC_ERR_INTERNAL, "config help lists no keys");
 	}
 	*keys = arr;
 	*n = count;
@@ -100,11 +100,11 @@ int cli_confdoc_keys(struct cli_confkey **keys, size_t *n, struct cc_err *err)
 	int rc;
 
 	if (!f)
-		return cc_err_set(err, 500, "out of memory");
+		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	cc_config_print_help(f);
 	if (fclose(f) != 0 || !text) {
 		free(text);
-		return cc_err_set(err, 500, "out of memory");
+		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	}
 	rc = cli_confdoc_parse(text, keys, n, err);
 	free(text);
@@ -151,7 +151,7 @@ char *cli_confdoc_render(const struct cli_confkey *keys, size_t n,
 	char *out = NULL;
 
 	if (!value || !vlen) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < nsets; i++) {
@@ -160,7 +160,7 @@ char *cli_confdoc_render(const struct cli_confkey *keys, size_t n,
 		long k;
 
 		if (!eq || eq == sets[i] || (size_t)(eq - sets[i]) >= sizeof(key)) {
-			cc_err_set(err, 2, "--set '%s': expected KEY=VALUE "
+			cc_err_set(err, CC_ERR_BAD_REQUEST, "--set '%s': expected KEY=VALUE "
 				   "(database.KEY=VALUE for the [database] section)",
 				   sets[i]);
 			goto out;
@@ -168,18 +168,18 @@ char *cli_confdoc_render(const struct cli_confkey *keys, size_t n,
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - sets[i]), sets[i]);
 		k = cli_confdoc_find(keys, n, key);
 		if (k < 0) {
-			cc_err_set(err, 2, "--set %s: unknown key (every key is listed "
+			cc_err_set(err, CC_ERR_BAD_REQUEST, "--set %s: unknown key (every key is listed "
 				   "by crowd-server --help; [database] keys are "
 				   "database.KEY)", key);
 			goto out;
 		}
 		if (strchr(eq + 1, '\n') || strchr(eq + 1, '\r')) {
-			cc_err_set(err, 2, "--set %s: the value holds a line break", key);
+			cc_err_set(err, CC_ERR_BAD_REQUEST, "--set %s: the value holds a line break", key);
 			goto out;
 		}
 		/* inih ends a value at ';' after a blank (an inline comment) */
 		if (strstr(eq + 1, " ;") || strstr(eq + 1, "\t;")) {
-			cc_err_set(err, 2, "--set %s: ' ;' in a value starts a comment "
+			cc_err_set(err, CC_ERR_BAD_REQUEST, "--set %s: ' ;' in a value starts a comment "
 				   "in crowd.conf", key);
 			goto out;
 		}
@@ -206,7 +206,7 @@ char *cli_confdoc_render(const struct cli_confkey *keys, size_t n,
 		}
 	}
 	if (b.oom) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	out = b.data;

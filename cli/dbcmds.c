@@ -39,7 +39,7 @@ int cli_cmd_load_schema(struct cli *c, int argc, char **argv)
 		return rc;
 	if (cc_job_count_incomplete(db, &unfinished, &units, &err) < 0) {
 		unfinished = units = 0;
-		if (err.code == ER_NO_SUCH_TABLE) {
+		if (cc_err_is_cause(&err, CC_CAUSE_MYSQL, ER_NO_SUCH_TABLE)) {
 			/* no jobs table yet: a new database */
 		} else if (c->force) {
 			cc_warn("cannot count unfinished jobs (%s); --force: loading "

@@ -64,7 +64,7 @@ static int write_file(const char *path, const char *data, size_t len,
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
-		return cc_err_set(err, 0, "cannot write %s: %s", tmp, strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "cannot write %s: %s", tmp, strerror(errno));
 	fchmod(fd, mode);
 	for (size_t off = 0; off < len;) {
 		ssize_t w = write(fd, data + off, len - off);
@@ -72,14 +72,14 @@ static int write_file(const char *path, const char *data, size_t len,
 			int e = errno;
 			close(fd);
 			unlink(tmp);
-			return cc_err_set(err, 0, "cannot write %s: %s", tmp, strerror(e));
+			return cc_err_set(err, CC_ERR_INTERNAL, "cannot write %s: %s", tmp, strerror(e));
 		}
 		off += (size_t)w;
 	}
 	if (close(fd) < 0 || rename(tmp, path) < 0) {
 		int e = errno;
 		unlink(tmp);
-		return cc_err_set(err, 0, "cannot write %s: %s", path, strerror(e));
+		return cc_err_set(err, CC_ERR_INTERNAL, "cannot write %s: %s", path, strerror(e));
 	}
 	return 0;
 }
@@ -102,7 +102,7 @@ static int copy_file(const char *src, const char *dst, int force,
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
-		return cc_err_set(err, 0, "cannot read %s: %s", src, strerror(e));
+		return cc_err_set(err, CC_ERR_INTERNAL, "cannot read %s: %s", src, strerror(e));
 	}
 	data = malloc((size_t)st.st_size + 1);
 	while (data && got < (size_t)st.st_size) {
@@ -114,7 +114,7 @@ static int copy_file(const char *src, const char *dst, int force,
 	close(fd);
 	if (!data || got != (size_t)st.st_size) {
 		free(data);
-		return cc_err_set(err, 0, "cannot read %s", src);
+		return cc_err_set(err, CC_ERR_INTERNAL, "cannot read %s", src);
 	}
 	rc = write_file(dst, data, got, st.st_mode & 0777, err);
 	free(data);
@@ -132,12 +132,12 @@ static int copy_tree(const char *src, const char *dst, int force, int depth,
 	int rc = 0;
 
 	if (depth > MAX_DEPTH)
-		return cc_err_set(err, 0, "%s: folders nested too deep", src);
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: folders nested too deep", src);
 	if (mkdir(dst, 0755) < 0 && errno != EEXIST)
-		return cc_err_set(err, 0, "mkdir %s: %s", dst, strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "mkdir %s: %s", dst, strerror(errno));
 	d = opendir(src);
 	if (!d)
-		return cc_err_set(err, 0, "cannot read %s: %s", src, strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "cannot read %s: %s", src, strerror(errno));
 	while (rc == 0 && (e = readdir(d))) {
 		char s[PATH_MAX], t[PATH_MAX];
 		struct stat st;
@@ -174,7 +174,7 @@ static char **list_actions(const char *src, size_t *n, struct cc_err *err)
 
 	*n = 0;
 	if (!d) {
-		cc_err_set(err, 0, "cannot read the shipped actions in %s: %s", src,
+		cc_err_set(err, CC_ERR_INTERNAL, "cannot read the shipped actions in %s: %s", src,
 			   strerror(errno));
 		return NULL;
 	}
@@ -207,7 +207,7 @@ oom:
 	for (size_t i = 0; i < *n; i++)
 		free(names[i]);
 	free(names);
-	cc_err_set(err, 500, "out of memory");
+	cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	return NULL;
 }
 
@@ -302,7 +302,7 @@ int cli_cmd_install(struct cli *c, int argc, char **argv)
 	text = cli_confdoc_render(keys, nkeys, (const char *const *)c->sets,
 				  (size_t)c->nsets, header, &err);
 	if (!text) {
-		rc = err.code == 2 ? cli_usage("install: %s", err.msg) :
+		rc = err.kind == CC_ERR_BAD_REQUEST ? cli_usage("install: %s", err.msg) :
 				     cli_fail(CLI_FAILED, "install: %s", err.msg);
 		goto out;
 	}

@@ -53,7 +53,7 @@ char *cli_nginx_render(const char *tpl, const struct cli_nginx_var *vars,
 		if (*q != '#')
 			for (; q < e; q++)
 				if (*q == '@' && placeholder(q + 1)) {
-					cc_err_set(err, 500, "placeholder %.*s (line %d) is not "
+					cc_err_set(err, CC_ERR_INTERNAL, "placeholder %.*s (line %d) is not "
 						   "filled in", (int)placeholder(q + 1) + 2,
 						   q, line);
 					free(out);
@@ -64,7 +64,7 @@ char *cli_nginx_render(const char *tpl, const struct cli_nginx_var *vars,
 	return out;
 oom:
 	cc_strbuf_free(&b);
-	cc_err_set(err, 500, "out of memory");
+	cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	return NULL;
 }
 
@@ -85,17 +85,17 @@ int cli_nginx_listen(const char *const *addrs, size_t naddrs, int port,
 		int k;
 
 		if (!*a || strpbrk(a, " \t\n;{}'\"\\"))
-			return cc_err_set(err, 2, "--listen '%s': not an address", a);
+			return cc_err_set(err, CC_ERR_BAD_REQUEST, "--listen '%s': not an address", a);
 		/* "[::1]" has colons but no port; "[::1]:80" and "1.2.3.4:80" do */
 		has_port = a[0] == '[' ? (close && close[1] == ':') : colon != NULL;
 		k = snprintf(out + len, n - len, "%s%s", i ? ";\n\t\tlisten " : "", a);
 		if (k < 0 || (size_t)k >= n - len)
-			return cc_err_set(err, 2, "--listen: too many addresses");
+			return cc_err_set(err, CC_ERR_BAD_REQUEST, "--listen: too many addresses");
 		len += (size_t)k;
 		if (!has_port) {
 			k = snprintf(out + len, n - len, ":%d", port);
 			if (k < 0 || (size_t)k >= n - len)
-				return cc_err_set(err, 2, "--listen: too many addresses");
+				return cc_err_set(err, CC_ERR_BAD_REQUEST, "--listen: too many addresses");
 			len += (size_t)k;
 		}
 	}

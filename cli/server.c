@@ -62,13 +62,13 @@ static char *read_text(const char *path, struct cc_err *err)
 	size_t len = 0;
 
 	if (!f) {
-		cc_err_set(err, 0, "cannot read %s: %s", path, strerror(errno));
+		cc_err_set(err, CC_ERR_INTERNAL, "cannot read %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (getdelim(&text, &len, '\0', f) < 0) {
 		free(text);
 		text = NULL;
-		cc_err_set(err, 0, "cannot read %s", path);
+		cc_err_set(err, CC_ERR_INTERNAL, "cannot read %s", path);
 	}
 	fclose(f);
 	return text;

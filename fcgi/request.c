@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "core/log.h"
 #include "model/job.h"
 #include "request.h"
 
@@ -113,6 +114,24 @@ void cc_resp_json(struct cc_resp *resp, int status, json_t *value)
 
 	json_decref(value);
 	cc_resp_json_text(resp, status, text);
+}
+
+void cc_resp_fail(struct cc_resp *resp, const struct cc_err *err,
+		  const char *what, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (cc_err_is_client(err->kind)) {
+		cc_resp_error(resp, cc_err_http_status(err->kind), "%s", err->msg);
+		return;
+	}
+	va_start(ap, what);
+	vsnprintf(msg, sizeof(msg), what, ap);
+	va_end(ap);
+	cc_error("%s: %s", msg, err->msg);
+	cc_resp_error(resp, cc_err_http_status(err->kind), "%s (see the server log)",
+		      msg);
 }
 
 void cc_resp_error(struct cc_resp *resp, int status, const char *fmt, ...)

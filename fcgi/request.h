@@ -45,7 +45,8 @@ struct cc_resp {
 	const char *content_type;  /* static string */
 	char *body;                /* malloc'd, may be NULL */
 	size_t body_len;
-	int wake_dispatch;         /* run a dispatch pass after answering */
+	int wake_dispatch;         /* run a dispatch pass after answering (set by
+				    * the router from the route's flags) */
 	int deliver_callbacks;     /* deliver due callbacks after answering */
 };
 
@@ -67,6 +68,13 @@ void cc_resp_json(struct cc_resp *resp, int status, json_t *value); /* steals */
 void cc_resp_json_text(struct cc_resp *resp, int status, char *text); /* steals */
 void cc_resp_error(struct cc_resp *resp, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* cc_resp_fail - answer a failed operation by the kind of err, chosen in
+ * one place (cc_err_http_status): an error that blames the request (bad
+ * request, not found, conflict, too large) is answered with its own
+ * message; any other is logged as "<what>: <detail>" and answered with
+ * "<what> (see the server log)", 500, 502 or 503. */
+void cc_resp_fail(struct cc_resp *resp, const struct cc_err *err,
+		  const char *what, ...) __attribute__((format(printf, 3, 4)));
 void cc_resp_text(struct cc_resp *resp, int status, const char *ctype,
 		  const char *text, size_t len);
 void cc_resp_empty(struct cc_resp *resp, int status);

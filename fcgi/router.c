@@ -6,29 +6,37 @@
 #include "core/log.h"
 #include "routes.h"
 
+/* Route policy, carried by the table rather than set in each handler. */
+enum {
+	WAKES = 1,      /* a 2xx answer can make work dispatchable (new units,
+			 * freed slots, a node's arrival or an action back
+			 * from the blacklist): run a dispatch pass after it */
+};
+
 struct route {
 	const char *method;
 	const char *pattern;
 	cc_handler handler;
+	unsigned flags;
 };
 
 static const struct route routes[] = {
-	{ "GET",    "/",            cc_route_index },
-	{ "GET",    "/heartbeat",   cc_route_heartbeat },
-	{ "GET",    "/status",      cc_route_status },
-	{ "GET",    "/log",         cc_route_log },
-	{ "GET",    "/actions",     cc_route_actions },
-	{ "GET",    "/worker/",     cc_route_worker },
-	{ "GET",    "/blacklist",   cc_route_blacklist_list },
-	{ "POST",   "/blacklist",   cc_route_blacklist_add },
-	{ "DELETE", "/blacklist/",  cc_route_blacklist_remove },
-	{ "POST",   "/jobs",        cc_route_jobs_create },
-	{ "GET",    "/jobs",        cc_route_jobs_list },
-	{ "GET",    "/jobs/",       cc_route_jobs_show },
-	{ "DELETE", "/jobs/",       cc_route_jobs_delete },
-	{ "PUT",    "/node/",       cc_route_node_check_in },
-	{ "DELETE", "/node/",       cc_route_node_check_out },
-	{ "PUT",    "/work/",       cc_route_work_finish },
+	{ "GET",    "/",            cc_route_index,            0 },
+	{ "GET",    "/heartbeat",   cc_route_heartbeat,        0 },
+	{ "GET",    "/status",      cc_route_status,           0 },
+	{ "GET",    "/log",         cc_route_log,              0 },
+	{ "GET",    "/actions",     cc_route_actions,          0 },
+	{ "GET",    "/worker/",     cc_route_worker,           0 },
+	{ "GET",    "/blacklist",   cc_route_blacklist_list,   0 },
+	{ "POST",   "/blacklist",   cc_route_blacklist_add,    0 },
+	{ "DELETE", "/blacklist/",  cc_route_blacklist_remove, WAKES },
+	{ "POST",   "/jobs",        cc_route_jobs_create,      WAKES },
+	{ "GET",    "/jobs",        cc_route_jobs_list,        0 },
+	{ "GET",    "/jobs/",       cc_route_jobs_show,        0 },
+	{ "DELETE", "/jobs/",       cc_route_jobs_delete,      0 },
+	{ "PUT",    "/node/",       cc_route_node_check_in,    WAKES },
+	{ "DELETE", "/node/",       cc_route_node_check_out,   WAKES },
+	{ "PUT",    "/work/",       cc_route_work_finish,      WAKES },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -84,6 +92,8 @@ void cc_server_handle(struct cc_app *app, struct cc_req *req,
 		if (cc_req_parse_body(req, resp) < 0)
 			return;
 		routes[i].handler(app, req, resp);
+		resp->wake_dispatch = (routes[i].flags & WAKES) &&
+				      resp->status >= 200 && resp->status < 300;
 		return;
 	}
 	if (path_known)

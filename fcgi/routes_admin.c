@@ -19,8 +19,7 @@
 
 static void internal(struct cc_resp *resp, const char *what, const struct cc_err *err)
 {
-	cc_error("%s: %s", what, err->msg);
-	cc_resp_error(resp, 500, "%s failed (see the server log)", what);
+	cc_resp_fail(resp, err, "%s failed", what);
 }
 
 void cc_route_index(struct cc_app *app, struct cc_req *req, struct cc_resp *resp)
@@ -200,8 +199,6 @@ void cc_route_blacklist_add(struct cc_app *app, struct cc_req *req,
 	free(owned);
 	if (rec)
 		cc_resp_json(resp, 200, rec);
-	else if (err.code == 400 || err.code == 409)
-		cc_resp_error(resp, err.code, "%s", err.msg);
 	else
 		internal(resp, "blacklisting", &err);
 }
@@ -224,6 +221,5 @@ void cc_route_blacklist_remove(struct cc_app *app, struct cc_req *req,
 		cc_resp_error(resp, 404, "action '%.80s' is not blacklisted", req->param);
 	} else {
 		cc_resp_json(resp, 200, rec);
-		resp->wake_dispatch = 1;     /* its units may go out now */
 	}
 }

@@ -56,12 +56,7 @@ void cc_route_jobs_create(struct cc_app *app, struct cc_req *req,
 	if (!spec)
 		return;
 	if (cc_job_create(app->db, app->cfg, spec, &id, &err) < 0) {
-		if (err.code == 400) {
-			cc_resp_error(resp, 400, "%s", err.msg);
-		} else {
-			cc_error("creating a job: %s", err.msg);
-			cc_resp_error(resp, 500, "could not create the job (see the server log)");
-		}
+		cc_resp_fail(resp, &err, "could not create the job");
 		json_decref(spec);
 		return;
 	}
@@ -75,7 +70,6 @@ void cc_route_jobs_create(struct cc_app *app, struct cc_req *req,
 		return;
 	}
 	cc_resp_json_text(resp, 200, text);
-	resp->wake_dispatch = 1;
 }
 
 void cc_route_jobs_show(struct cc_app *app, struct cc_req *req,

@@ -59,16 +59,10 @@ void cc_route_node_check_in(struct cc_app *app, struct cc_req *req,
 		in.max_workers = (int)v;
 	}
 	if (cc_node_check_in(app->db, &in, &released, &err) < 0) {
-		if (err.code == 400) {
-			cc_resp_error(resp, 400, "%s", err.msg);
-		} else {
-			cc_error("node %s check-in: %s", in.host, err.msg);
-			cc_resp_error(resp, 500, "check-in failed (see the server log)");
-		}
+		cc_resp_fail(resp, &err, "check-in failed");
 		goto out;
 	}
 	cc_resp_empty(resp, 204);
-	resp->wake_dispatch = 1;
 out:
 	free(o1);
 	free(o2);
@@ -88,12 +82,10 @@ void cc_route_node_check_out(struct cc_app *app, struct cc_req *req,
 		return;
 	}
 	if (cc_node_check_out(app->db, req->param, &err) < 0) {
-		cc_error("node %s check-out: %s", req->param, err.msg);
-		cc_resp_error(resp, 500, "check-out failed (see the server log)");
+		cc_resp_fail(resp, &err, "check-out failed");
 		return;
 	}
 	cc_resp_empty(resp, 204);
-	resp->wake_dispatch = 1;
 }
 
 void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
@@ -139,13 +131,7 @@ void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
 	}
 	if (cc_work_unit_finish(app->db, app->cfg, id, pid, !strcmp(status, "succeeded"),
 				output, t, &f, &err) < 0) {
-		if (err.code == 400) {
-			cc_resp_error(resp, 400, "%s", err.msg);
-		} else {
-			cc_error("unit %lld: recording the result: %s", id, err.msg);
-			cc_resp_error(resp, 500, "could not record the result (see the "
-				      "server log)");
-		}
+		cc_resp_fail(resp, &err, "could not record the result");
 		goto out;
 	}
 	if (f.outcome == CC_FINISH_NOT_FOUND) {
@@ -153,7 +139,6 @@ void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
 		goto out;
 	}
 	cc_resp_empty(resp, 204);
-	resp->wake_dispatch = 1;
 	resp->deliver_callbacks = f.callback_due;
 out:
 	free(o1);

@@ -34,15 +34,16 @@ int node_check_in(struct node *n, struct cc_err *err)
 	cc_form_add(&b, "instance", n->instance);
 	if (b.oom) {
 		cc_strbuf_free(&b);
-		return cc_err_set(err, 500, "out of memory");
+		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	}
 	if (cc_http_request(n->http, "PUT", url, b.data, n->cfg.server_timeout,
 			    &resp, err) == 0) {
 		if (resp.status >= 200 && resp.status < 300)
 			ret = 0;
 		else
-			cc_err_set(err, (int)resp.status, "PUT %s: HTTP %ld: %.200s",
-				   url, resp.status, resp.body ? resp.body : "");
+			cc_err_set(err, CC_ERR_UPSTREAM, "PUT %s: HTTP %ld: %.200s",
+				   url, resp.status, resp.body ? resp.body : ""),
+			cc_err_set_cause(err, CC_CAUSE_HTTP, (int)resp.status);
 	}
 	cc_http_resp_cleanup(&resp);
 	cc_strbuf_free(&b);

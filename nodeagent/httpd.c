@@ -121,14 +121,14 @@ static enum MHD_Result do_work(struct node *n, struct MHD_Connection *c,
 
 	stage = cc_action_stage_for_status(u.status);
 	if (!cc_action_exists(&n->cfg, u.action))
-		cc_err_set(&err, 400, "action '%s' is not installed on this node",
+		cc_err_set(&err, CC_ERR_BAD_REQUEST, "action '%s' is not installed on this node",
 			   u.action);
 	else if (cc_config_action_disabled(&n->cfg, u.action))
-		cc_err_set(&err, 400, "action '%s' is disabled on this node", u.action);
+		cc_err_set(&err, CC_ERR_BAD_REQUEST, "action '%s' is disabled on this node", u.action);
 	else if (!cc_action_has_stage(&n->cfg, u.action, stage))
-		cc_err_set(&err, 400, "action '%s' has no %s stage", u.action,
+		cc_err_set(&err, CC_ERR_BAD_REQUEST, "action '%s' has no %s stage", u.action,
 			   cc_action_stage_name(stage));
-	if (err.code) {
+	if (err.kind) {
 		cc_warn("POST /work refused unit %lld: %s", u.id, err.msg);
 		ret = reply_error(c, 400, "%s", err.msg);
 		goto out;
@@ -351,7 +351,7 @@ struct MHD_Daemon *node_httpd_start(struct node *n, struct cc_err *err)
 	if (!d)
 		d = start(n, 0);
 	if (!d) {
-		cc_err_set(err, 500, "cannot listen on port %d (in use, or not "
+		cc_err_set(err, CC_ERR_INTERNAL, "cannot listen on port %d (in use, or not "
 			   "permitted)", n->port);
 		return NULL;
 	}

@@ -96,9 +96,9 @@ static int prepare(struct node *n, const char *host, const char *tag,
 	else if (*n->cfg.node_host)
 		snprintf(n->host, sizeof(n->host), "%s", n->cfg.node_host);
 	else if (gethostname(n->host, sizeof(n->host) - 1) < 0)
-		return cc_err_set(err, 0, "gethostname: %s", strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "gethostname: %s", strerror(errno));
 	if (!host_ok(n->host))
-		return cc_err_set(err, 0, "host '%s' is not a host name or address",
+		return cc_err_set(err, CC_ERR_INTERNAL, "host '%s' is not a host name or address",
 				  n->host);
 	snprintf(n->tag, sizeof(n->tag), "%s", tag ? tag : n->cfg.node_tag);
 	snprintf(n->central, sizeof(n->central), "%s", n->cfg.central_server);
@@ -110,7 +110,7 @@ static int prepare(struct node *n, const char *host, const char *tag,
 	/* Our own folder holds crowd-save and crowd-download too. */
 	l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (l < 0)
-		return cc_err_set(err, 0, "/proc/self/exe: %s", strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "/proc/self/exe: %s", strerror(errno));
 	exe[l] = '\0';
 	snprintf(n->bin_dir, sizeof(n->bin_dir), "%s", dirname(exe));
 
@@ -119,7 +119,7 @@ static int prepare(struct node *n, const char *host, const char *tag,
 	if (cc_fs_mkdirs(n->cfg.temp_storage_path, 0755, err) < 0)
 		return -1;
 	if (!realpath(n->cfg.temp_storage_path, abs_tmp))
-		return cc_err_set(err, 0, "%s: %s", n->cfg.temp_storage_path,
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s", n->cfg.temp_storage_path,
 				  strerror(errno));
 	snprintf(n->cfg.temp_storage_path, sizeof(n->cfg.temp_storage_path), "%s",
 		 abs_tmp);

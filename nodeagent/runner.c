@@ -161,7 +161,7 @@ static int env_set_big(struct envb *e, struct run *r, const char *key,
 	snprintf(path, sizeof(path), "%s/.crowd-env-%s.json", r->dir, key);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return cc_err_set(err, 500, "cannot create %s: %s", path, strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "cannot create %s: %s", path, strerror(errno));
 	while (off < len) {
 		ssize_t w = write(fd, val + off, len - off);
 		if (w < 0 && errno == EINTR)
@@ -169,7 +169,7 @@ static int env_set_big(struct envb *e, struct run *r, const char *key,
 		if (w < 0) {
 			int saved = errno;
 			close(fd);
-			return cc_err_set(err, 500, "writing %s: %s", path, strerror(saved));
+			return cc_err_set(err, CC_ERR_INTERNAL, "writing %s: %s", path, strerror(saved));
 		}
 		off += (size_t)w;
 	}
@@ -232,7 +232,7 @@ static int build_env(struct envb *e, struct run *r, const char *input_path,
 		goto oom;
 	return 0;
 oom:
-	return cc_err_set(err, 500, "out of memory building the environment");
+	return cc_err_set(err, CC_ERR_INTERNAL, "out of memory building the environment");
 }
 
 static int make_scratch(struct run *r, struct cc_err *err)
@@ -249,7 +249,7 @@ static int make_scratch(struct run *r, struct cc_err *err)
 	if (cc_fs_rmtree(r->dir, err) < 0)
 		return -1;
 	if (mkdir(r->dir, 0755) < 0)
-		return cc_err_set(err, 500, "mkdir %s: %s", r->dir, strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "mkdir %s: %s", r->dir, strerror(errno));
 	return 0;
 }
 
@@ -278,7 +278,7 @@ static void report(struct run *r, pid_t pid, int succeeded, json_t *value,
 			rc = cc_http_request(h, "PUT", url, form, n->cfg.server_timeout,
 					     &resp, &err);
 		else
-			cc_err_set(&err, 500, "out of memory");
+			cc_err_set(&err, CC_ERR_INTERNAL, "out of memory");
 		node_http_put(n, h);
 		if (rc == 0 && resp.status >= 200 && resp.status < 300) {
 			cc_info("unit %lld: reported %s (HTTP %ld, attempt %d)", id,
@@ -300,8 +300,9 @@ static void report(struct run *r, pid_t pid, int succeeded, json_t *value,
 			break;
 		}
 		if (rc == 0)
-			cc_err_set(&err, (int)resp.status, "HTTP %ld: %.200s",
-				   resp.status, resp.body);
+			cc_err_set(&err, CC_ERR_UPSTREAM, "HTTP %ld: %.200s",
+				   resp.status, resp.body),
+			cc_err_set_cause(&err, CC_CAUSE_HTTP, (int)resp.status);
 		cc_http_resp_cleanup(&resp);
 		wait = cc_worker_backoff(attempt);
 		if (cc_proc_now() - first + wait > REPORT_BUDGET) {
@@ -345,7 +346,7 @@ static pid_t execute(struct run *r, json_t **value, int *ok)
 		cc_worker_input_filename(u->input, name, sizeof(name));
 		snprintf(input_path, sizeof(input_path), "%s/%s", r->dir, name);
 		if (!h) {
-			cc_err_set(&err, 500, "out of memory");
+			cc_err_set(&err, CC_ERR_INTERNAL, "out of memory");
 			goto failed;
 		}
 		int rc = cc_http_download(h, u->input, input_path,
@@ -384,7 +385,7 @@ static pid_t execute(struct run *r, json_t **value, int *ok)
 	int rc = cc_worker_result(&res, r->stage, n->cfg.action_timeout, max_out,
 				  value);
 	if (rc < 0) {
-		cc_err_set(&err, 500, "out of memory building the result");
+		cc_err_set(&err, CC_ERR_INTERNAL, "out of memory building the result");
 		cc_proc_result_cleanup(&res);
 		goto failed;
 	}

@@ -49,7 +49,7 @@ static int deliver(struct cc_db *db, const struct cc_config *cfg,
 	sent = b.oom ? -1 : cc_http_request(http, "POST", url, b.data,
 					     cfg->server_timeout, &resp, &herr);
 	if (b.oom)
-		cc_err_set(&herr, 500, "out of memory");
+		cc_err_set(&herr, CC_ERR_INTERNAL, "out of memory");
 	if (sent == 0 && resp.status == 201) {
 		cc_info("job %lld: callback %s answered 201: deleting the job", id, url);
 		rc = cc_job_delete(db, cfg, id, err) < 0 ? -1 : 1;

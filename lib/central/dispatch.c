@@ -171,7 +171,7 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 	}
 	dead = calloc((size_t)nn, sizeof(*dead));
 	if (!dead) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	/* Reserve no more than the nodes can take now: after a result there

@@ -146,20 +146,20 @@ static int set_value(struct cc_config *cfg, const struct key *k,
 	switch (k->type) {
 	case K_STR:
 		if (strlen(v) >= k->size)
-			return cc_err_set(err, 0, "%s: %s: longer than %zu characters",
+			return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s: longer than %zu characters",
 					  where, k->name, k->size - 1);
 		memcpy(p, v, strlen(v) + 1);
 		return 0;
 	case K_PATH:
 		if (strlen(v) + strlen(cfg->dir) + 2 >= k->size)
-			return cc_err_set(err, 0, "%s: %s: path too long", where, k->name);
+			return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s: path too long", where, k->name);
 		resolve_path(cfg->dir, v, p, k->size);
 		return 0;
 	case K_INT:
 		errno = 0;
 		l = strtol(v, &end, 10);
 		if (errno || end == v || *end || l < k->min || l > k->max)
-			return cc_err_set(err, 0, "%s: %s: '%s' is not a whole number "
+			return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s: '%s' is not a whole number "
 					  "from %.0f to %.0f", where, k->name, v,
 					  k->min, k->max);
 		*(int *)(void *)p = (int)l;
@@ -168,7 +168,7 @@ static int set_value(struct cc_config *cfg, const struct key *k,
 		errno = 0;
 		d = strtod(v, &end);
 		if (errno || end == v || *end || isnan(d) || d < k->min || d > k->max)
-			return cc_err_set(err, 0, "%s: %s: '%s' is not a number "
+			return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s: '%s' is not a number "
 					  "from %g to %g", where, k->name, v, k->min, k->max);
 		*(double *)(void *)p = d;
 		return 0;
@@ -180,7 +180,7 @@ static int set_value(struct cc_config *cfg, const struct key *k,
 			 !strcmp(v, "0") || !strcasecmp(v, "off"))
 			*(int *)(void *)p = 0;
 		else
-			return cc_err_set(err, 0, "%s: %s: '%s' is not yes or no",
+			return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s: '%s' is not yes or no",
 					  where, k->name, v);
 		return 0;
 	}
@@ -236,7 +236,7 @@ static int on_key(void *user, const char *section, const char *name,
 		st->key_line[i] = st->line;
 		return 1;
 	}
-	cc_err_set(st->err, 0, "%s: %s%s%s: unknown key", where,
+	cc_err_set(st->err, CC_ERR_INTERNAL, "%s: %s%s%s: unknown key", where,
 		   *section ? section : "", *section ? "." : "", name);
 	st->failed = 1;
 	return 0;
@@ -257,7 +257,7 @@ static char *take_line(struct parse_state *st, char *buf, int n, char *r,
 	st->line++;
 	len = strlen(buf);
 	if (len == (size_t)n - 1 && buf[len - 1] != '\n' && !at_end) {
-		cc_err_set(st->err, 0, "%s:%d: line longer than %d characters",
+		cc_err_set(st->err, CC_ERR_INTERNAL, "%s:%d: line longer than %d characters",
 			   st->name, st->line, n - 2);
 		st->failed = 1;
 		return NULL;
@@ -320,23 +320,23 @@ static int validate(struct cc_config *cfg, const struct parse_state *st,
 	char w[CC_PATH_LEN + 32];
 
 	if (strcmp(cfg->storage, "filesystem") && strcmp(cfg->storage, "s3"))
-		return cc_err_set(err, 0, "%s: storage: '%s' is not filesystem or s3",
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: storage: '%s' is not filesystem or s3",
 				  where_key(st, "storage", w, sizeof(w)), cfg->storage);
 	if (!strcmp(cfg->storage, "s3") && !*cfg->s3_bucket)
-		return cc_err_set(err, 0, "%s: s3_bucket: required when storage = s3",
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: s3_bucket: required when storage = s3",
 				  where_key(st, "storage", w, sizeof(w)));
 	if (cfg->http_authentication && (!*cfg->login || !*cfg->password))
-		return cc_err_set(err, 0, "%s: http_authentication: login and password "
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: http_authentication: login and password "
 				  "are required when it is on",
 				  where_key(st, "http_authentication", w, sizeof(w)));
 	if (strncmp(cfg->central_server, "http://", 7) &&
 	    strncmp(cfg->central_server, "https://", 8))
-		return cc_err_set(err, 0, "%s: central_server: '%s' is not an http(s) URL",
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: central_server: '%s' is not an http(s) URL",
 				  where_key(st, "central_server", w, sizeof(w)),
 				  cfg->central_server);
 	if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
 	    strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error"))
-		return cc_err_set(err, 0, "%s: log_level: '%s' is not debug, info, "
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: log_level: '%s' is not debug, info, "
 				  "warn or error", where_key(st, "log_level", w, sizeof(w)),
 				  cfg->log_level);
 	return 0;
@@ -359,10 +359,10 @@ static int load(struct cc_config *cfg, const char *dir, FILE *f,
 	if (st.failed)
 		return -1;
 	if (rc > 0)
-		return cc_err_set(err, 0, "%s:%d: syntax error (expected key = value "
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s:%d: syntax error (expected key = value "
 				  "or [section])", name, rc);
 	if (rc < 0)
-		return cc_err_set(err, 0, "%s: cannot read", name);
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: cannot read", name);
 	return validate(cfg, &st, err);
 }
 
@@ -377,7 +377,7 @@ int cc_config_load(struct cc_config *cfg, const char *dir, struct cc_err *err)
 	if (!f) {
 		int e = errno;
 		cc_config_defaults(cfg, dir);
-		return cc_err_set(err, 0, "%s: cannot open: %s (is -c or "
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: cannot open: %s (is -c or "
 				  "CLOUD_CROWD_CONFIG the config folder?)", path,
 				  strerror(e));
 	}

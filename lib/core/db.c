@@ -37,6 +37,9 @@ struct cc_db {
 	time_t last_used;     /* for the idle check before a transaction */
 };
 
+static int mysql_err(struct cc_err *err, unsigned int e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static int open_conn(struct cc_db *db, struct cc_err *err)
 {
 	const struct cc_config *cfg = db->cfg;
@@ -45,7 +48,7 @@ static int open_conn(struct cc_db *db, struct cc_err *err)
 
 	db->conn = mysql_init(NULL);
 	if (!db->conn)
-		return cc_err_set(err, 500, "mysql_init: out of memory");
+		return cc_err_set(err, CC_ERR_INTERNAL, "mysql_init: out of memory");
 	mysql_options(db->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(db->conn, MYSQL_OPT_RECONNECT, &reconnect);
 	mysql_options(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
@@ -66,9 +69,9 @@ static int open_conn(struct cc_db *db, struct cc_err *err)
 			snprintf(where, sizeof(where), "socket %s", cfg->db_socket);
 		else
 			snprintf(where, sizeof(where), "%s:%d", cfg->db_host, cfg->db_port);
-		cc_err_set(err, 500, "cannot connect to MySQL at %s, database %s, "
-			   "user %s: %s", where, cfg->db_name, cfg->db_user,
-			   mysql_error(db->conn));
+		mysql_err(err, mysql_errno(db->conn), "cannot connect to MySQL at %s, "
+			  "database %s, user %s: %s", where, cfg->db_name,
+			  cfg->db_user, mysql_error(db->conn));
 		mysql_close(db->conn);
 		db->conn = NULL;
 		return -1;
@@ -92,7 +95,7 @@ struct cc_db *cc_db_connect(const struct cc_config *cfg, struct cc_err *err)
 	struct cc_db *db = calloc(1, sizeof(*db));
 
 	if (!db) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		return NULL;
 	}
 	db->cfg = cfg;
@@ -125,6 +128,24 @@ static int gone(unsigned int e)
 	       e == ER_CONNECTION_KILLED || e == CR_CONNECTION_ERROR;
 }
 
+/* mysql_err - err gets the message, MySQL error e as its cause, and the
+ * kind: unavailable when the server is away (the request may succeed
+ * later), internal for anything else. Returns -1. */
+static int mysql_err(struct cc_err *err, unsigned int e, const char *fmt, ...)
+{
+	va_list ap;
+	int away = gone(e) || e == CR_CONN_HOST_ERROR || e == CR_UNKNOWN_HOST ||
+		   e == ER_SERVER_SHUTDOWN || e == CR_SERVER_LOST_EXTENDED;
+
+	if (!err)
+		return -1;
+	err->kind = away ? CC_ERR_UNAVAILABLE : CC_ERR_INTERNAL;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return cc_err_set_cause(err, CC_CAUSE_MYSQL, (int)e);
+}
+
 /* drop_stmt - close the cached statement for sql, if any. */
 static void drop_stmt(struct cc_db *db, const char *sql)
 {
@@ -147,11 +168,11 @@ static MYSQL_STMT *get_stmt(struct cc_db *db, const char *sql, struct cc_err *er
 		return NULL;
 	st = mysql_stmt_init(db->conn);
 	if (!st) {
-		cc_err_set(err, 500, "mysql_stmt_init: %s", mysql_error(db->conn));
+		cc_err_set(err, CC_ERR_INTERNAL, "mysql_stmt_init: %s", mysql_error(db->conn));
 		return NULL;
 	}
 	if (mysql_stmt_prepare(st, sql, strlen(sql))) {
-		cc_err_set(err, (int)mysql_stmt_errno(st), "prepare failed: %s [%s]",
+		mysql_err(err, mysql_stmt_errno(st), "prepare failed: %s [%s]",
 			   mysql_stmt_error(st), sql);
 		mysql_stmt_close(st);
 		return NULL;
@@ -172,7 +193,7 @@ static int bind_params(MYSQL_STMT *st, MYSQL_BIND *b, unsigned long *lens,
 		       const struct cc_dbv *p, size_t n, struct cc_err *err)
 {
 	if (n > MAX_PARAMS || n != mysql_stmt_param_count(st))
-		return cc_err_set(err, 500, "statement takes %lu parameters, got %zu",
+		return cc_err_set(err, CC_ERR_INTERNAL, "statement takes %lu parameters, got %zu",
 				  mysql_stmt_param_count(st), n);
 	memset(b, 0, sizeof(*b) * n);
 	for (size_t i = 0; i < n; i++) {
@@ -198,7 +219,7 @@ static int bind_params(MYSQL_STMT *st, MYSQL_BIND *b, unsigned long *lens,
 		}
 	}
 	if (n && mysql_stmt_bind_param(st, b))
-		return cc_err_set(err, 500, "bind: %s", mysql_stmt_error(st));
+		return cc_err_set(err, CC_ERR_INTERNAL, "bind: %s", mysql_stmt_error(st));
 	return 0;
 }
 
@@ -215,7 +236,7 @@ static MYSQL_STMT *run(struct cc_db *db, const char *sql,
 		b = calloc(n, sizeof(*b));
 		lens = calloc(n, sizeof(*lens));
 		if (!b || !lens) {
-			cc_err_set(err, 500, "out of memory binding %zu values", n);
+			cc_err_set(err, CC_ERR_INTERNAL, "out of memory binding %zu values", n);
 			goto out;
 		}
 	}
@@ -224,7 +245,8 @@ static MYSQL_STMT *run(struct cc_db *db, const char *sql,
 		unsigned int e;
 
 		if (!st) {
-			if (!db->in_tx && attempt == 0 && err && gone((unsigned)err->code)) {
+			if (!db->in_tx && attempt == 0 && err &&
+			    err->cause_type == CC_CAUSE_MYSQL && gone((unsigned)err->cause)) {
 				close_conn(db);
 				continue;
 			}
@@ -239,7 +261,7 @@ static MYSQL_STMT *run(struct cc_db *db, const char *sql,
 			goto out;
 		}
 		e = mysql_stmt_errno(st);
-		cc_err_set(err, (int)e, "%s [%.120s]", mysql_stmt_error(st), sql);
+		mysql_err(err, e, "%s [%.120s]", mysql_stmt_error(st), sql);
 		if (lock_conflict(e) && !db->in_tx && ++conflicts <= 5) {
 			cc_debug("lock conflict (%u), running the statement again", e);
 			attempt--;
@@ -308,13 +330,13 @@ int cc_db_query(struct cc_db *db, const char *sql, const struct cc_dbv *params,
 		return -1;
 	meta = mysql_stmt_result_metadata(st);
 	if (!meta) {
-		cc_err_set(err, 500, "statement returns no rows [%.120s]", sql);
+		cc_err_set(err, CC_ERR_INTERNAL, "statement returns no rows [%.120s]", sql);
 		goto out;
 	}
 	ncols = mysql_num_fields(meta);
 	mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
 	if (mysql_stmt_store_result(st)) {
-		cc_err_set(err, (int)mysql_stmt_errno(st), "store_result: %s",
+		mysql_err(err, mysql_stmt_errno(st), "store_result: %s",
 			   mysql_stmt_error(st));
 		goto out;
 	}
@@ -339,7 +361,7 @@ int cc_db_query(struct cc_db *db, const char *sql, const struct cc_dbv *params,
 		rb[c].is_null = &nulls[c];
 	}
 	if (ncols && mysql_stmt_bind_result(st, rb)) {
-		cc_err_set(err, 500, "bind_result: %s", mysql_stmt_error(st));
+		cc_err_set(err, CC_ERR_INTERNAL, "bind_result: %s", mysql_stmt_error(st));
 		goto out;
 	}
 	out->ncols = ncols;
@@ -348,7 +370,7 @@ int cc_db_query(struct cc_db *db, const char *sql, const struct cc_dbv *params,
 		if (f == MYSQL_NO_DATA)
 			break;
 		if (f == 1) {
-			cc_err_set(err, 500, "fetch: %s", mysql_stmt_error(st));
+			cc_err_set(err, CC_ERR_INTERNAL, "fetch: %s", mysql_stmt_error(st));
 			goto out;
 		}
 		if (out->nrows == cap) {
@@ -385,7 +407,7 @@ int cc_db_query(struct cc_db *db, const char *sql, const struct cc_dbv *params,
 	rc = 0;
 	goto out;
 oom:
-	cc_err_set(err, 500, "out of memory reading rows");
+	cc_err_set(err, CC_ERR_INTERNAL, "out of memory reading rows");
 out:
 	if (rc < 0)
 		cc_db_rows_free(out);
@@ -460,7 +482,7 @@ static int fixed(struct cc_db *db, const char *sql, struct cc_err *err)
 	db->queries++;
 	if (mysql_real_query(db->conn, sql, strlen(sql))) {
 		unsigned int e = mysql_errno(db->conn);
-		cc_err_set(err, (int)e, "%s: %s", sql, mysql_error(db->conn));
+		mysql_err(err, e, "%s: %s", sql, mysql_error(db->conn));
 		if (gone(e))
 			close_conn(db);
 		return -1;
@@ -501,7 +523,8 @@ void cc_db_rollback(struct cc_db *db)
 
 int cc_db_retryable(const struct cc_err *err)
 {
-	return err && lock_conflict((unsigned)err->code);
+	return err && err->cause_type == CC_CAUSE_MYSQL &&
+	       lock_conflict((unsigned)err->cause);
 }
 
 int cc_db_in_transaction(const struct cc_db *db)
@@ -517,13 +540,13 @@ int cc_db_check_schema(struct cc_db *db, struct cc_err *err)
 	struct cc_dbv p[] = { CC_DBS(CC_SCHEMA_VERSION) };
 	long long n;
 	int found;
-	struct cc_err e2;
+	struct cc_err e2 = { 0 };
 
 	if (cc_db_query_int(db, SQL_SCHEMA_VERSION, p, 1, &n, &found, &e2) < 0 || !n)
-		return cc_err_set(err, 500, "database '%s' does not have schema version "
+		return cc_err_set(err, CC_ERR_INTERNAL, "database '%s' does not have schema version "
 				  "%s (%s); run: crowd -c %s load_schema",
 				  db->cfg->db_name, CC_SCHEMA_VERSION,
-				  found || e2.code == 0 ? "out of date" : e2.msg,
+				  found || e2.kind == CC_ERR_NONE ? "out of date" : e2.msg,
 				  db->cfg->dir);
 	return 0;
 }
@@ -536,9 +559,9 @@ int cc_db_load_schema(struct cc_db *db, const char *path, struct cc_err *err)
 	int rc = -1;
 
 	if (!f)
-		return cc_err_set(err, 0, "%s: %s", path, strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s", path, strerror(errno));
 	if (getdelim(&text, &len, '\0', f) < 0) {
-		cc_err_set(err, 0, "%s: cannot read", path);
+		cc_err_set(err, CC_ERR_INTERNAL, "%s: cannot read", path);
 		goto out;
 	}
 	/* Statements end with ';' at the end of a line; drop -- comments. */

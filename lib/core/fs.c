@@ -23,9 +23,9 @@ int cc_fs_mkdirs(const char *path, mode_t mode, struct cc_err *err)
 	size_t n = strlen(path);
 
 	if (n == 0)
-		return cc_err_set(err, 500, "mkdir: empty path");
+		return cc_err_set(err, CC_ERR_INTERNAL, "mkdir: empty path");
 	if (n >= sizeof(buf))
-		return cc_err_set(err, 500, "mkdir %.100s...: path too long", path);
+		return cc_err_set(err, CC_ERR_INTERNAL, "mkdir %.100s...: path too long", path);
 	/* Usually it is there already (a node's scratch parent, per unit). */
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
@@ -41,7 +41,7 @@ int cc_fs_mkdirs(const char *path, mode_t mode, struct cc_err *err)
 		if (mkdir(buf, mode) < 0) {
 			int e = errno;
 			if (e != EEXIST || stat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
-				return cc_err_set(err, 500, "mkdir %s: %s", buf,
+				return cc_err_set(err, CC_ERR_INTERNAL, "mkdir %s: %s", buf,
 						  strerror(e == EEXIST ? ENOTDIR : e));
 		}
 		buf[i] = c;
@@ -59,14 +59,14 @@ static int empty_dir(int dfd, const char *path, int depth, struct cc_err *err)
 	if (!d) {
 		int saved = errno;
 		close(dfd);
-		return cc_err_set(err, 500, "%s: %s", path, strerror(saved));
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s", path, strerror(saved));
 	}
 	for (;;) {
 		errno = 0;
 		e = readdir(d);
 		if (!e) {
 			if (errno) {
-				ret = cc_err_set(err, 500, "reading %s: %s", path,
+				ret = cc_err_set(err, CC_ERR_INTERNAL, "reading %s: %s", path,
 						 strerror(errno));
 			}
 			break;
@@ -76,7 +76,7 @@ static int empty_dir(int dfd, const char *path, int depth, struct cc_err *err)
 		struct stat st;
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno != ENOENT)
-				ret = cc_err_set(err, 500, "%s/%s: %s", path, e->d_name,
+				ret = cc_err_set(err, CC_ERR_INTERNAL, "%s/%s: %s", path, e->d_name,
 						 strerror(errno));
 			continue;
 		}
@@ -85,7 +85,7 @@ static int empty_dir(int dfd, const char *path, int depth, struct cc_err *err)
 			int fd;
 
 			if (depth >= MAX_DEPTH) {
-				ret = cc_err_set(err, 500, "%s: nested deeper than %d",
+				ret = cc_err_set(err, CC_ERR_INTERNAL, "%s: nested deeper than %d",
 						 path, MAX_DEPTH);
 				continue;
 			}
@@ -94,16 +94,16 @@ static int empty_dir(int dfd, const char *path, int depth, struct cc_err *err)
 				    O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0) {
 				if (errno != ENOENT)
-					ret = cc_err_set(err, 500, "%s: %s", sub, strerror(errno));
+					ret = cc_err_set(err, CC_ERR_INTERNAL, "%s: %s", sub, strerror(errno));
 				continue;
 			}
 			if (empty_dir(fd, sub, depth + 1, err) < 0)
 				ret = -1;
 			if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0 &&
 			    errno != ENOENT)
-				ret = cc_err_set(err, 500, "rmdir %s: %s", sub, strerror(errno));
+				ret = cc_err_set(err, CC_ERR_INTERNAL, "rmdir %s: %s", sub, strerror(errno));
 		} else if (unlinkat(dirfd(d), e->d_name, 0) < 0 && errno != ENOENT) {
-			ret = cc_err_set(err, 500, "unlink %s/%s: %s", path, e->d_name,
+			ret = cc_err_set(err, CC_ERR_INTERNAL, "unlink %s/%s: %s", path, e->d_name,
 					 strerror(errno));
 		}
 	}
@@ -119,21 +119,21 @@ int cc_fs_rmtree(const char *path, struct cc_err *err)
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return cc_err_set(err, 500, "%s: %s", path, strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s", path, strerror(errno));
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlink(path) < 0 && errno != ENOENT)
-			return cc_err_set(err, 500, "unlink %s: %s", path, strerror(errno));
+			return cc_err_set(err, CC_ERR_INTERNAL, "unlink %s: %s", path, strerror(errno));
 		return 0;
 	}
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return cc_err_set(err, 500, "%s: %s", path, strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s", path, strerror(errno));
 	}
 	ret = empty_dir(fd, path, 0, err);
 	if (rmdir(path) < 0 && errno != ENOENT)
-		ret = cc_err_set(err, 500, "rmdir %s: %s", path, strerror(errno));
+		ret = cc_err_set(err, CC_ERR_INTERNAL, "rmdir %s: %s", path, strerror(errno));
 	return ret;
 }

@@ -122,9 +122,9 @@ int cc_http_request(struct cc_http *h, const char *method, const char *url,
 	resp->body = s.buf.data ? s.buf.data : strdup("");
 	resp->len = s.buf.len;
 	if (rc != CURLE_OK) {
-		cc_err_set(err, (int)rc, "%s %s: %s", method, url,
+		cc_err_set(err, CC_ERR_UPSTREAM, "%s %s: %s", method, url,
 			   s.too_big ? "response too large" : curl_easy_strerror(rc));
-		return -1;
+		return cc_err_set_cause(err, CC_CAUSE_CURL, (int)rc);
 	}
 	return 0;
 }
@@ -174,7 +174,7 @@ int cc_http_download(struct cc_http *h, const char *url, const char *path,
 
 	if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8) &&
 	    strncasecmp(url, "file://", 7))
-		return cc_err_set(err, 400, "unsupported URL scheme in '%.200s' "
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "unsupported URL scheme in '%.200s' "
 				  "(http, https and file only)", url);
 	if (!strncasecmp(url, "file://", 7)) {
 		/* curl reads a folder as an empty file: refuse anything that is
@@ -185,12 +185,12 @@ int cc_http_download(struct cc_http *h, const char *url, const char *path,
 
 		curl_free(local);
 		if (!regular)
-			return cc_err_set(err, 404, "input %.200s is not a readable "
+			return cc_err_set(err, CC_ERR_NOT_FOUND, "input %.200s is not a readable "
 					  "regular file", url);
 	}
 	s.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (s.fd < 0)
-		return cc_err_set(err, 500, "cannot create %s: %s", path, strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "cannot create %s: %s", path, strerror(errno));
 	setup(h, url, timeout_s);
 	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https,file");
 	curl_easy_setopt(h->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -202,13 +202,13 @@ int cc_http_download(struct cc_http *h, const char *url, const char *path,
 	rc = curl_easy_perform(h->curl);
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED)
-		cc_err_set(err, 413, "input %.200s is larger than %lld bytes", url, max_bytes);
+		cc_err_set(err, CC_ERR_TOO_LARGE, "input %.200s is larger than %lld bytes", url, max_bytes);
 	else if (s.io_error)
-		cc_err_set(err, 500, "writing %s: %s", path, strerror(s.io_error));
+		cc_err_set(err, CC_ERR_INTERNAL, "writing %s: %s", path, strerror(s.io_error));
 	else if (rc != CURLE_OK)
-		cc_err_set(err, 502, "downloading %.200s: %s", url, curl_easy_strerror(rc));
+		cc_err_set(err, CC_ERR_UPSTREAM, "downloading %.200s: %s", url, curl_easy_strerror(rc));
 	else if (strncasecmp(url, "file://", 7) && (status < 200 || status > 299))
-		cc_err_set(err, 502, "downloading %.200s: HTTP %ld", url, status);
+		cc_err_set(err, CC_ERR_UPSTREAM, "downloading %.200s: HTTP %ld", url, status);
 	else
 		ret = 0;
 	close(s.fd);

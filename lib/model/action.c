@@ -72,7 +72,7 @@ char *cc_action_list(const struct cc_config *cfg, int skip_disabled,
 	size_t n = 0, cap = 0, total = 1;
 
 	if (!d) {
-		cc_err_set(err, 500, "%s: %s", cfg->actions_path, strerror(errno));
+		cc_err_set(err, CC_ERR_INTERNAL, "%s: %s", cfg->actions_path, strerror(errno));
 		return NULL;
 	}
 	while ((e = readdir(d))) {
@@ -108,7 +108,7 @@ char *cc_action_list(const struct cc_config *cfg, int skip_disabled,
 	out[o] = '\0';
 out:
 	if (!out)
-		cc_err_set(err, 500, "out of memory listing actions");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory listing actions");
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

@@ -35,7 +35,7 @@ static json_t *find(struct cc_db *db, const char *action, struct cc_err *err)
 	if (cc_db_query(db, SQL_FIND, p, 1, &r, err) < 0)
 		return NULL;
 	if (r.nrows && !(o = record(&r, 0)))
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	cc_db_rows_free(&r);
 	return o;
 }
@@ -45,18 +45,17 @@ json_t *cc_blacklist_add(struct cc_db *db, const char *action, struct cc_err *er
 	struct cc_dbv p[] = { CC_DBS(action) };
 
 	if (!cc_action_name_valid(action)) {
-		cc_err_set(err, 400, "action names must be snake_case: [a-z0-9_]+, "
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "action names must be snake_case: [a-z0-9_]+, "
 			   "at most %d characters", CC_ACTION_NAME_MAX);
 		return NULL;
 	}
 	if (cc_db_exec(db, SQL_INSERT, p, 1, NULL, NULL, err) < 0) {
-		if (err && err->code == ER_DUP_ENTRY)
-			cc_err_set(err, 409, "action '%s' is already blacklisted", action);
+		if (cc_err_is_cause(err, CC_CAUSE_MYSQL, ER_DUP_ENTRY))
+			cc_err_set(err, CC_ERR_CONFLICT, "action '%s' is already blacklisted", action);
 		return NULL;
 	}
 	cc_info("blacklisted action %s", action);
-	if (err)
-		err->code = 0;
+	cc_err_clear(err);
 	return find(db, action, err);
 }
 
@@ -75,7 +74,7 @@ json_t *cc_blacklist_list(struct cc_db *db, struct cc_err *err)
 		}
 	cc_db_rows_free(&r);
 	if (!arr)
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	return arr;
 }
 
@@ -87,11 +86,10 @@ int cc_blacklist_remove(struct cc_db *db, const char *action, json_t **rec,
 	*rec = NULL;
 	if (!cc_action_name_valid(action))
 		return 0;
-	if (err)
-		err->code = 0;
+	cc_err_clear(err);
 	*rec = find(db, action, err);
 	if (!*rec)
-		return err && err->code ? -1 : 0;
+		return err && err->kind ? -1 : 0;
 	p[0] = CC_DBI(json_integer_value(json_object_get(*rec, "id")));
 	if (cc_db_exec(db, SQL_DELETE, p, 1, NULL, NULL, err) < 0) {
 		json_decref(*rec);

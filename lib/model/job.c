@@ -96,7 +96,7 @@ int cc_job_percent_complete(const struct cc_job *job)
 
 static int bad(struct cc_err *err, const char *msg)
 {
-	return cc_err_set(err, 400, "%s", msg);
+	return cc_err_set(err, CC_ERR_BAD_REQUEST, "%s", msg);
 }
 
 static int valid_url(const char *s)
@@ -126,10 +126,10 @@ int cc_job_create(struct cc_db *db, const struct cc_config *cfg,
 	if (!json_is_string(action))
 		return bad(err, "job.action must be a string naming an installed action");
 	if (!cc_action_name_valid(json_string_value(action)))
-		return cc_err_set(err, 400, "job.action '%.80s' is not a valid action "
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "job.action '%.80s' is not a valid action "
 				  "name ([a-z0-9_]+)", json_string_value(action));
 	if (!cc_action_exists(cfg, json_string_value(action)))
-		return cc_err_set(err, 400, "unknown action '%s': it is not installed "
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "unknown action '%s': it is not installed "
 				  "on the central server", json_string_value(action));
 	if (!json_is_array(inputs))
 		return bad(err, "job.inputs must be an array");
@@ -137,7 +137,7 @@ int cc_job_create(struct cc_db *db, const struct cc_config *cfg,
 	if (n == 0)
 		return bad(err, "job.inputs is empty: a job needs at least one input");
 	if (n > CC_JOB_MAX_INPUTS)
-		return cc_err_set(err, 400, "job.inputs has %zu elements; the limit is %d",
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "job.inputs has %zu elements; the limit is %d",
 				  n, CC_JOB_MAX_INPUTS);
 	if (options && !json_is_object(options) && !json_is_null(options))
 		return bad(err, "job.options must be an object");
@@ -150,7 +150,7 @@ int cc_job_create(struct cc_db *db, const struct cc_config *cfg,
 		return bad(err, "job.email must be a string of at most 255 characters");
 	for (i = 0; i < n; i++)
 		if (json_is_null(json_array_get(inputs, i)))
-			return cc_err_set(err, 400, "job.inputs[%zu] is null", i);
+			return cc_err_set(err, CC_ERR_BAD_REQUEST, "job.inputs[%zu] is null", i);
 
 	inputs_text = json_dumps(inputs, JSON_COMPACT | JSON_ENCODE_ANY);
 	options_text = options && json_is_object(options) ?
@@ -158,13 +158,13 @@ int cc_job_create(struct cc_db *db, const struct cc_config *cfg,
 	in = calloc(n, sizeof(*in));
 	owned = calloc(n, sizeof(*owned));
 	if (!inputs_text || !options_text || !in || !owned) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < n; i++)
 		if (cc_unit_input_from_json(json_array_get(inputs, i), (long long)i,
 					    &in[i], &owned[i]) < 0) {
-			cc_err_set(err, 500, "out of memory");
+			cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 			goto out;
 		}
 	status = cc_action_has_stage(cfg, json_string_value(action), CC_STAGE_SPLIT) ?
@@ -191,8 +191,8 @@ int cc_job_create(struct cc_db *db, const struct cc_config *cfg,
 out:
 	if (rc < 0) {
 		cc_db_rollback(db);
-		if (err && !err->code)
-			err->code = 500;
+		if (err && !err->kind)
+			err->kind = CC_ERR_INTERNAL;
 	}
 	if (owned)
 		for (i = 0; i < n; i++)
@@ -252,7 +252,7 @@ int cc_job_find(struct cc_db *db, long long id, struct cc_job *job,
 	if (cc_db_query(db, SQL_FIND_JOB, p, 1, &r, err) < 0)
 		return -1;
 	rc = !r.nrows ? 0 : job_from_row(&r, 0, job) < 0 ?
-		cc_err_set(err, 500, "out of memory") : 1;
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory") : 1;
 	cc_db_rows_free(&r);
 	return rc;
 }
@@ -288,7 +288,7 @@ json_t *cc_job_page_json(struct cc_db *db, long limit, long offset,
 	}
 	cc_db_rows_free(&r);
 	if (!arr)
-		cc_err_set(err, 500, "out of memory listing jobs");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory listing jobs");
 	return arr;
 }
 
@@ -347,7 +347,7 @@ int cc_job_json_text(struct cc_db *db, long long id, char **out,
 	json_decref(o);
 	cc_job_cleanup(&job);
 	if (!*out)
-		return cc_err_set(err, 500, "out of memory");
+		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	return 1;
 }
 
@@ -404,7 +404,7 @@ int cc_job_lock(struct cc_db *db, long long id, int *status, char **action,
 	if (done)
 		*done = cc_db_cell_int(&r, 0, 3);
 	cc_db_rows_free(&r);
-	return *action ? 1 : cc_err_set(err, 500, "out of memory");
+	return *action ? 1 : cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 }
 
 /* Gather the parsed "output" member of every complete unit, in input
@@ -432,7 +432,7 @@ static json_t *gather_outputs(struct cc_db *db, long long job_id,
 	}
 	cc_db_rows_free(&r);
 	if (!arr)
-		cc_err_set(err, 500, "out of memory gathering outputs");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory gathering outputs");
 	return arr;
 }
 
@@ -485,7 +485,7 @@ int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
 
 		text = json_dumps(outs, JSON_COMPACT);
 		if (!text) {
-			cc_err_set(err, 500, "out of memory");
+			cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 			goto out;
 		}
 		in = (struct cc_unit_input){ text, strlen(text), 1, 0 };
@@ -502,7 +502,7 @@ int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
 	next = failed ? CC_STATUS_FAILED : CC_STATUS_SUCCEEDED;
 	text = json_dumps(outs, JSON_COMPACT);
 	if (!text) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	{

@@ -106,15 +106,15 @@ int cc_node_check_in(struct cc_db *db, const struct cc_node_checkin *in,
 
 	*released = 0;
 	if (!cc_node_host_valid(in->host, &port))
-		return cc_err_set(err, 400, "node must be HOST:PORT with a host name "
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "node must be HOST:PORT with a host name "
 				  "or address and a port 1-65535");
 	if (!cc_node_actions_valid(in->enabled_actions))
-		return cc_err_set(err, 400, "enabled_actions must be comma-separated "
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "enabled_actions must be comma-separated "
 				  "action names ([a-z0-9_]+)");
 	if (in->tag && strlen(in->tag) > 255)
-		return cc_err_set(err, 400, "tag is longer than 255 characters");
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "tag is longer than 255 characters");
 	if (in->instance && strlen(in->instance) > 64)
-		return cc_err_set(err, 400, "instance is longer than 64 characters");
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "instance is longer than 64 characters");
 	if (cc_db_begin(db, err) < 0)
 		return -1;
 	if (cc_db_query(db, SQL_FIND_FOR_UPDATE, find, 1, &r, err) < 0)
@@ -270,7 +270,7 @@ int cc_node_list_available(struct cc_db *db, const struct cc_config *cfg,
 oom:
 	cc_db_rows_free(&r);
 	cc_node_list_free(out, n);
-	return cc_err_set(err, 500, "out of memory listing nodes");
+	return cc_err_set(err, CC_ERR_INTERNAL, "out of memory listing nodes");
 }
 
 int cc_node_can_run(const struct cc_node *node, const char *action)
@@ -348,6 +348,6 @@ json_t *cc_node_status_json(struct cc_db *db, struct cc_err *err)
 	cc_db_rows_free(&nodes);
 	cc_db_rows_free(&workers);
 	if (!arr)
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	return arr;
 }

@@ -149,7 +149,7 @@ int cc_work_unit_create_many(struct cc_db *db, long long job_id,
 	pthread_once(&batch_once, build_batch);
 	p = calloc(BATCH * 6, sizeof(*p));
 	if (!p)
-		return cc_err_set(err, 500, "out of memory");
+		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	while (i < n) {
 		size_t k = n - i >= BATCH ? BATCH : 1;
 		for (size_t j = 0; j < k; j++) {
@@ -189,14 +189,14 @@ static int expand_split(struct cc_db *db, long long job_id, const char *action,
 	int rc = -1;
 
 	if (!in || !owned) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (cc_unit_input_from_json(json_array_get(arr, i),
 					    position * 1000000 + (long long)i,
 					    &in[i], &owned[i]) < 0) {
-			cc_err_set(err, 500, "out of memory");
+			cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 			goto out;
 		}
 	rc = n ? cc_work_unit_create_many(db, job_id, action,
@@ -270,7 +270,7 @@ static int finish_once(struct cc_db *db, const struct cc_config *cfg,
 	parsed = json_loads(output, JSON_DECODE_ANY, NULL);
 	if (!json_is_object(parsed) || !json_object_get(parsed, "output")) {
 		json_decref(parsed);
-		return cc_err_set(err, 400, "output must be JSON text of the form "
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "output must be JSON text of the form "
 				  "{\"output\": VALUE}");
 	}
 	value = json_object_get(parsed, "output");
@@ -302,7 +302,7 @@ static int finish_once(struct cc_db *db, const struct cc_config *cfg,
 	position = cc_db_cell_int(&r, 0, 4);
 	action = cc_db_cell(&r, 0, 5) ? strdup(cc_db_cell(&r, 0, 5)) : NULL;
 	if (!action) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (cc_status_complete(status) ||
@@ -387,7 +387,7 @@ int cc_work_unit_reserve(struct cc_db *db, const char *actions, int limit,
 	u = calloc(r.nrows ? r.nrows : 1, sizeof(*u));
 	if (!u) {
 		cc_db_rows_free(&r);
-		return cc_err_set(err, 500, "out of memory");
+		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	}
 	for (n = 0; (size_t)n < r.nrows; n++) {
 		json_t *o = json_object();
@@ -418,7 +418,7 @@ int cc_work_unit_reserve(struct cc_db *db, const char *actions, int limit,
 		if (!u[n].payload || !u[n].action) {
 			cc_work_unit_reserved_free(u, n + 1);
 			cc_db_rows_free(&r);
-			return cc_err_set(err, 500, "out of memory");
+			return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		}
 	}
 	cc_db_rows_free(&r);
@@ -529,7 +529,7 @@ int cc_work_unit_json_by_worker(struct cc_db *db, long long pid,
 	json_decref(o);
 	cc_db_rows_free(&r);
 	if (!*out)
-		return cc_err_set(err, 500, "out of memory");
+		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	return 1;
 }
 

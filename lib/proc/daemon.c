@@ -28,19 +28,19 @@ int cc_daemon_read_pid(const char *path, pid_t *pid, struct cc_err *err)
 		int e = errno;
 		if (e == ENOENT)
 			return 0;
-		return cc_err_set(err, 0, "%s: %s", path, strerror(e));
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s", path, strerror(e));
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0)
-		return cc_err_set(err, 0, "%s: %s", path, strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s", path, strerror(errno));
 	buf[n] = '\0';
 	errno = 0;
 	v = strtol(buf, &end, 10);
 	while (*end == '\n' || *end == ' ')
 		end++;
 	if (errno || end == buf || *end || v <= 0 || v > INT_MAX)
-		return cc_err_set(err, 0, "%s: does not hold a pid", path);
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: does not hold a pid", path);
 	*pid = (pid_t)v;
 	return 1;
 }
@@ -51,22 +51,22 @@ int cc_daemon_write_pid(const char *path, pid_t pid, struct cc_err *err)
 	int fd, len;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return cc_err_set(err, 0, "%s: path too long", path);
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: path too long", path);
 	len = snprintf(line, sizeof(line), "%d\n", (int)pid);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return cc_err_set(err, 0, "cannot write %s: %s", tmp, strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "cannot write %s: %s", tmp, strerror(errno));
 	if (write(fd, line, (size_t)len) != len) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
-		return cc_err_set(err, 0, "cannot write %s: %s", tmp, strerror(e));
+		return cc_err_set(err, CC_ERR_INTERNAL, "cannot write %s: %s", tmp, strerror(e));
 	}
 	close(fd);
 	if (rename(tmp, path) < 0) {
 		int e = errno;
 		unlink(tmp);
-		return cc_err_set(err, 0, "cannot rename %s to %s: %s", tmp, path,
+		return cc_err_set(err, CC_ERR_INTERNAL, "cannot rename %s to %s: %s", tmp, path,
 				  strerror(e));
 	}
 	return 0;
@@ -227,7 +227,7 @@ int cc_daemon_spawn(const struct cc_daemon_spec *spec, pid_t *pid,
 
 	*pid = 0;
 	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return cc_err_set(err, 0, "pipe: %s", strerror(errno));
+		return cc_err_set(err, CC_ERR_INTERNAL, "pipe: %s", strerror(errno));
 	/* The child rewires 0-2: keep the pipe's write end above them. */
 	if (pfd[1] < 3) {
 		int fd = fcntl(pfd[1], F_DUPFD_CLOEXEC, 3);
@@ -235,7 +235,7 @@ int cc_daemon_spawn(const struct cc_daemon_spec *spec, pid_t *pid,
 			e = errno;
 			close(pfd[0]);
 			close(pfd[1]);
-			return cc_err_set(err, 0, "fcntl: %s", strerror(e));
+			return cc_err_set(err, CC_ERR_INTERNAL, "fcntl: %s", strerror(e));
 		}
 		close(pfd[1]);
 		pfd[1] = fd;
@@ -245,7 +245,7 @@ int cc_daemon_spawn(const struct cc_daemon_spec *spec, pid_t *pid,
 		e = errno;
 		close(pfd[0]);
 		close(pfd[1]);
-		return cc_err_set(err, 0, "fork: %s", strerror(e));
+		return cc_err_set(err, CC_ERR_INTERNAL, "fork: %s", strerror(e));
 	}
 	if (p == 0) {
 		close(pfd[0]);
@@ -265,9 +265,9 @@ int cc_daemon_spawn(const struct cc_daemon_spec *spec, pid_t *pid,
 		while (waitpid(p, &status, 0) < 0 && errno == EINTR)
 			;
 		if (kind == 'L')
-			return cc_err_set(err, 0, "cannot open %s: %s", spec->log_file,
+			return cc_err_set(err, CC_ERR_INTERNAL, "cannot open %s: %s", spec->log_file,
 					  strerror(e));
-		return cc_err_set(err, 0, "cannot run %s: %s", spec->path, strerror(e));
+		return cc_err_set(err, CC_ERR_INTERNAL, "cannot run %s: %s", spec->path, strerror(e));
 	}
 	*pid = p;
 	return 0;
@@ -302,7 +302,7 @@ int cc_daemon_stop(pid_t pid, int sig, double timeout_s, int group,
 	if (!cc_daemon_alive(pid))
 		return 0;
 	if (kill(pid, sig) < 0 && errno != ESRCH)
-		return cc_err_set(err, 0, "cannot signal pid %d: %s", (int)pid,
+		return cc_err_set(err, CC_ERR_INTERNAL, "cannot signal pid %d: %s", (int)pid,
 				  strerror(errno));
 	if (wait_gone(pid, timeout_s) == 0)
 		return 0;
@@ -313,7 +313,7 @@ int cc_daemon_stop(pid_t pid, int sig, double timeout_s, int group,
 	kill(pid, SIGKILL);
 	if (wait_gone(pid, 5) == 0)
 		return 0;
-	return cc_err_set(err, 0, "pid %d is still running after SIGKILL", (int)pid);
+	return cc_err_set(err, CC_ERR_INTERNAL, "pid %d is still running after SIGKILL", (int)pid);
 }
 
 static int try_dir(const char *dir, size_t dlen, const char *name, char *out,
@@ -347,6 +347,6 @@ int cc_daemon_find_program(const char *name, char *out, size_t n,
 	if (try_dir("/usr/sbin", 9, name, out, n) == 0 ||
 	    try_dir("/sbin", 5, name, out, n) == 0)
 		return 0;
-	return cc_err_set(err, 0, "%s not found (looked beside this program, in "
+	return cc_err_set(err, CC_ERR_INTERNAL, "%s not found (looked beside this program, in "
 			  "$PATH, /usr/sbin and /sbin)", name);
 }

@@ -71,7 +71,7 @@ int cc_proc_spawn(struct cc_proc *p, const struct cc_proc_spec *spec,
 	p->in_fd = p->out_fd = p->err_fd = p->pidfd = -1;
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
 	    pipe2(errp, O_CLOEXEC) < 0) {
-		cc_err_set(err, 500, "cannot run %s: pipe: %s", spec->path,
+		cc_err_set(err, CC_ERR_INTERNAL, "cannot run %s: pipe: %s", spec->path,
 			   strerror(errno));
 		goto out;
 	}
@@ -124,7 +124,7 @@ int cc_proc_spawn(struct cc_proc *p, const struct cc_proc_spec *spec,
 	goto out;
 
 spawn_fail:
-	cc_err_set(err, 500, "cannot run %s: %s", spec->path, strerror(rc));
+	cc_err_set(err, CC_ERR_INTERNAL, "cannot run %s: %s", spec->path, strerror(rc));
 out:
 	if (fa_ok)
 		posix_spawn_file_actions_destroy(&fa);
@@ -255,7 +255,7 @@ int cc_proc_supervise(struct cc_proc *p, const char *in, size_t in_len,
 		}
 		int n = poll(fds, (nfds_t)nf, (int)(wait_s * 1000) + 1);
 		if (n < 0 && errno != EINTR) {
-			ret = cc_err_set(err, 500, "poll: %s", strerror(errno));
+			ret = cc_err_set(err, CC_ERR_INTERNAL, "poll: %s", strerror(errno));
 			kill(-p->pid, SIGKILL);
 			break;
 		}
@@ -300,11 +300,11 @@ int cc_proc_supervise(struct cc_proc *p, const char *in, size_t in_len,
 	r->seconds = exited_at - p->started;
 	r->output_too_big = ob.too_big;
 	if (ob.buf.oom && !ret)
-		ret = cc_err_set(err, 500, "out of memory reading the output");
+		ret = cc_err_set(err, CC_ERR_INTERNAL, "out of memory reading the output");
 	r->out = ob.buf.data;
 	r->out_len = ob.buf.len;
 	if (!r->out && !(r->out = calloc(1, 1)) && !ret)
-		ret = cc_err_set(err, 500, "out of memory");
+		ret = cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	p->pid = -1;
 	return ret;
 }

@@ -28,7 +28,7 @@ static int get_id(json_t *root, const char *key, long long *out,
 	if (!v && !required)
 		return 0;
 	if (!v || !json_is_integer(v) || json_integer_value(v) < min)
-		return cc_err_set(err, 400, "work_unit: %s must be %s integer", key,
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "work_unit: %s must be %s integer", key,
 				  min > 0 ? "a positive" : "a non-negative");
 	*out = json_integer_value(v);
 	return 0;
@@ -45,11 +45,11 @@ int cc_worker_unit_parse(struct cc_worker_unit *u, const char *text,
 	memset(u, 0, sizeof(*u));
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
-		return cc_err_set(err, 400, "work_unit is not valid JSON: %s "
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "work_unit is not valid JSON: %s "
 				  "(line %d, column %d)", jerr.text, jerr.line,
 				  jerr.column);
 	if (!json_is_object(root)) {
-		cc_err_set(err, 400, "work_unit must be a JSON object");
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "work_unit must be a JSON object");
 		goto out;
 	}
 	if (get_id(root, "id", &u->id, 1, 1, err) < 0 ||
@@ -58,43 +58,43 @@ int cc_worker_unit_parse(struct cc_worker_unit *u, const char *text,
 	    get_id(root, "status", &status, 1, 1, err) < 0)
 		goto out;
 	if (status != 1 && status != 4 && status != 5) {
-		cc_err_set(err, 400, "work_unit: status must be 1 (processing), "
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "work_unit: status must be 1 (processing), "
 			   "4 (splitting) or 5 (merging), not %lld", status);
 		goto out;
 	}
 	u->status = (int)status;
 	v = json_object_get(root, "action");
 	if (!json_is_string(v) || !cc_action_name_valid(json_string_value(v))) {
-		cc_err_set(err, 400, "work_unit: action must be an action name "
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "work_unit: action must be an action name "
 			   "([a-z0-9_]+)");
 		goto out;
 	}
 	snprintf(u->action, sizeof(u->action), "%s", json_string_value(v));
 	v = json_object_get(root, "input");
 	if (!json_is_string(v)) {
-		cc_err_set(err, 400, "work_unit: input must be a string");
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "work_unit: input must be a string");
 		goto out;
 	}
 	if (memchr(json_string_value(v), '\0', json_string_length(v))) {
-		cc_err_set(err, 400, "work_unit: input must not contain NUL");
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "work_unit: input must not contain NUL");
 		goto out;
 	}
 	u->input = strdup(json_string_value(v));
 	v = json_object_get(root, "input_is_json");
 	if (v && !json_is_boolean(v)) {
-		cc_err_set(err, 400, "work_unit: input_is_json must be true or false");
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "work_unit: input_is_json must be true or false");
 		goto out;
 	}
 	u->input_is_json = v ? json_is_true(v) : -1;
 	v = json_object_get(root, "options");
 	if (v && !json_is_object(v)) {
-		cc_err_set(err, 400, "work_unit: options must be an object");
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "work_unit: options must be an object");
 		goto out;
 	}
 	u->options = v ? json_incref(v) : json_object();
 	u->json = malloc(len + 1);
 	if (!u->input || !u->options || !u->json) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	memcpy(u->json, text, len);

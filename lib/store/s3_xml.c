@@ -175,7 +175,7 @@ int cc_s3_xml_list_parse(const char *xml, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	if (!memmem(xml, len, "<ListBucketResult", 17))
-		return cc_err_set(err, 502, "S3 answer is not a ListBucketResult");
+		return cc_err_set(err, CC_ERR_UPSTREAM, "S3 answer is not a ListBucketResult");
 	if ((s = xml_elem(xml, end, "EncodingType", &stop))) {
 		if (xml_text(s, stop, &text) < 0)
 			goto bad;
@@ -205,7 +205,7 @@ int cc_s3_xml_list_parse(const char *xml, size_t len,
 	return 0;
 bad:
 	free(text);
-	return cc_err_set(err, 502, "S3 ListObjectsV2 answer: bad or unreadable "
+	return cc_err_set(err, CC_ERR_UPSTREAM, "S3 ListObjectsV2 answer: bad or unreadable "
 			  "XML (or out of memory)");
 }
 

@@ -231,7 +231,7 @@ int cc_sigv4_sign(const struct cc_sigv4_request *req,
 	int ret = -1;
 
 	if (!date_ok(scope->amz_date)) {
-		cc_err_set(err, 500, "bad x-amz-date '%.20s'", scope->amz_date);
+		cc_err_set(err, CC_ERR_INTERNAL, "bad x-amz-date '%.20s'", scope->amz_date);
 		goto out;
 	}
 	memcpy(date, scope->amz_date, 8);
@@ -293,7 +293,7 @@ int cc_sigv4_sign(const struct cc_sigv4_request *req,
 	hex_of(k1, 32, sig);
 	if (signed_headers) {
 		if (names.len >= signed_len) {
-			cc_err_set(err, 500, "signed header list too long");
+			cc_err_set(err, CC_ERR_INTERNAL, "signed header list too long");
 			goto out;
 		}
 		memcpy(signed_headers, names.data, names.len + 1);
@@ -301,7 +301,7 @@ int cc_sigv4_sign(const struct cc_sigv4_request *req,
 	ret = 0;
 	goto out;
 oom:
-	cc_err_set(err, 500, "out of memory signing an S3 request");
+	cc_err_set(err, CC_ERR_INTERNAL, "out of memory signing an S3 request");
 out:
 	OPENSSL_cleanse(k1, sizeof(k1));
 	OPENSSL_cleanse(k2, sizeof(k2));
@@ -334,7 +334,7 @@ int cc_sigv4_authorization(const struct cc_sigv4_request *req,
 		     scope->access_key, scope->amz_date, scope->region,
 		     scope->service, names, sig);
 	if (n < 0 || (size_t)n >= out_len)
-		return cc_err_set(err, 500, "Authorization header too long");
+		return cc_err_set(err, CC_ERR_INTERNAL, "Authorization header too long");
 	return 0;
 }
 
@@ -362,15 +362,15 @@ int cc_sigv4_presign(const char *host, const char *uri,
 		     scope->access_key, scope->amz_date, scope->region,
 		     scope->service);
 	if (n < 0 || (size_t)n >= sizeof(cred))
-		return cc_err_set(err, 500, "credential scope too long");
+		return cc_err_set(err, CC_ERR_INTERNAL, "credential scope too long");
 	snprintf(expstr, sizeof(expstr), "%ld", expires);
 	if (cc_sigv4_sign(&req, scope, sig, NULL, 0, err) < 0)
 		return -1;
 	if (!(cq = cc_sigv4_canonical_query(q, 5)))
-		return cc_err_set(err, 500, "out of memory");
+		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	n = snprintf(out, out_len, "%s&X-Amz-Signature=%s", cq, sig);
 	free(cq);
 	if (n < 0 || (size_t)n >= out_len)
-		return cc_err_set(err, 500, "presigned query too long");
+		return cc_err_set(err, CC_ERR_INTERNAL, "presigned query too long");
 	return 0;
 }

@@ -19,10 +19,10 @@ static int check(const char *action, long long job_id, long long unit_id,
 		 struct cc_err *err)
 {
 	if (!cc_action_name_valid(action))
-		return cc_err_set(err, 400, "invalid action name '%.80s' "
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "invalid action name '%.80s' "
 				  "(expected [a-z0-9_]+)", action ? action : "");
 	if (job_id <= 0 || unit_id <= 0)
-		return cc_err_set(err, 400, "invalid job id %lld or unit id %lld",
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "invalid job id %lld or unit id %lld",
 				  job_id, unit_id);
 	return 0;
 }
@@ -36,10 +36,10 @@ int cc_store_save(const struct cc_config *cfg, const char *action,
 	if (check(action, job_id, unit_id, err) < 0)
 		return -1;
 	if (!path)
-		return cc_err_set(err, 400, "no file to save");
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "no file to save");
 	name = base_name(path);
 	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
-		return cc_err_set(err, 400, "cannot save '%.200s': not a file name",
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "cannot save '%.200s': not a file name",
 				  path);
 	if (!strcmp(cfg->storage, "filesystem"))
 		return cc_store_fs_save(cfg, action, job_id, unit_id, path, name,
@@ -47,7 +47,7 @@ int cc_store_save(const struct cc_config *cfg, const char *action,
 	if (!strcmp(cfg->storage, "s3"))
 		return cc_store_s3_save(cfg, action, job_id, unit_id, path, name,
 					url, url_len, err);
-	return cc_err_set(err, 500, "unknown storage '%s'", cfg->storage);
+	return cc_err_set(err, CC_ERR_INTERNAL, "unknown storage '%s'", cfg->storage);
 }
 
 int cc_store_delete_job(const struct cc_config *cfg, const char *action,
@@ -59,5 +59,5 @@ int cc_store_delete_job(const struct cc_config *cfg, const char *action,
 		return cc_store_fs_delete_job(cfg, action, job_id, err);
 	if (!strcmp(cfg->storage, "s3"))
 		return cc_store_s3_delete_job(cfg, action, job_id, err);
-	return cc_err_set(err, 500, "unknown storage '%s'", cfg->storage);
+	return cc_err_set(err, CC_ERR_INTERNAL, "unknown storage '%s'", cfg->storage);
 }

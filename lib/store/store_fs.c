@@ -24,7 +24,7 @@ static int job_dir(const struct cc_config *cfg, const char *action,
 			 action, job_id);
 
 	if (n < 0 || (size_t)n >= len)
-		return cc_err_set(err, 500, "local_storage_path is too long");
+		return cc_err_set(err, CC_ERR_INTERNAL, "local_storage_path is too long");
 	return 0;
 }
 
@@ -36,7 +36,7 @@ static int url_of(const char *abs_dir, const char *name, char *url,
 	size_t o = 0;
 
 	if (url_len < 8)
-		return cc_err_set(err, 500, "URL buffer too small");
+		return cc_err_set(err, CC_ERR_INTERNAL, "URL buffer too small");
 	memcpy(url, "file://", 7);
 	o = 7;
 	for (int p = 0; p < 3; p++) {
@@ -45,7 +45,7 @@ static int url_of(const char *abs_dir, const char *name, char *url,
 				    (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' ||
 				    *s == '_' || *s == '~' || *s == '/';
 			if (o + (plain ? 1 : 3) >= url_len)
-				return cc_err_set(err, 500, "URL of %s is too long", name);
+				return cc_err_set(err, CC_ERR_INTERNAL, "URL of %s is too long", name);
 			if (plain) {
 				url[o++] = (char)*s;
 			} else {
@@ -113,26 +113,26 @@ int cc_store_fs_save(const struct cc_config *cfg, const char *action,
 	n = snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/unit_%lld",
 		     unit_id);
 	if (n < 0 || (size_t)n >= sizeof(dir) - strlen(dir))
-		return cc_err_set(err, 500, "local_storage_path is too long");
+		return cc_err_set(err, CC_ERR_INTERNAL, "local_storage_path is too long");
 
 	in = open(path, O_RDONLY | O_CLOEXEC);
 	if (in < 0) {
-		cc_err_set(err, 400, "cannot read %s: %s", path, strerror(errno));
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "cannot read %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
-		cc_err_set(err, 400, "cannot save %s: not a regular file", path);
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "cannot save %s: not a regular file", path);
 		goto out;
 	}
 	if (cc_fs_mkdirs(dir, 0755, err) < 0)
 		goto out;
 	if (!realpath(dir, abs_dir)) {
-		cc_err_set(err, 500, "%s: %s", dir, strerror(errno));
+		cc_err_set(err, CC_ERR_INTERNAL, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	n = snprintf(dst, sizeof(dst), "%s/%s", abs_dir, name);
 	if (n < 0 || (size_t)n >= sizeof(dst)) {
-		cc_err_set(err, 400, "file name %.100s is too long", name);
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "file name %.100s is too long", name);
 		goto out;
 	}
 	/* A short fixed-shape temporary name: the real name may be up to
@@ -141,24 +141,24 @@ int cc_store_fs_save(const struct cc_config *cfg, const char *action,
 		 (int)getpid(), __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED));
 	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (out < 0) {
-		cc_err_set(err, 500, "cannot create %s: %s", tmp, strerror(errno));
+		cc_err_set(err, CC_ERR_INTERNAL, "cannot create %s: %s", tmp, strerror(errno));
 		tmp[0] = '\0';
 		goto out;
 	}
 	if (copy_fd(in, out) < 0) {
-		cc_err_set(err, 500, "copying %s to %s: %s", path, dir, strerror(errno));
+		cc_err_set(err, CC_ERR_INTERNAL, "copying %s to %s: %s", path, dir, strerror(errno));
 		goto out;
 	}
 	if (close(out) < 0) {
 		out = -1;
-		cc_err_set(err, 500, "writing %s: %s", tmp, strerror(errno));
+		cc_err_set(err, CC_ERR_INTERNAL, "writing %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	out = -1;
 	if (url_of(abs_dir, name, url, url_len, err) < 0)
 		goto out;
 	if (rename(tmp, dst) < 0) {
-		cc_err_set(err, 500, "rename to %s: %s", dst, strerror(errno));
+		cc_err_set(err, CC_ERR_INTERNAL, "rename to %s: %s", dst, strerror(errno));
 		goto out;
 	}
 	tmp[0] = '\0';

@@ -46,23 +46,23 @@ static int s3_open(struct s3 *s, const struct cc_config *cfg, struct cc_err *err
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
 	if (!*cfg->s3_bucket || strchr(cfg->s3_bucket, '/'))
-		return cc_err_set(err, 500, "s3_bucket '%.100s' is not a bucket name",
+		return cc_err_set(err, CC_ERR_INTERNAL, "s3_bucket '%.100s' is not a bucket name",
 				  cfg->s3_bucket);
 	if (!*cfg->aws_access_key || !*cfg->aws_secret_key)
-		return cc_err_set(err, 500, "storage = s3 needs aws_access_key and "
+		return cc_err_set(err, CC_ERR_INTERNAL, "storage = s3 needs aws_access_key and "
 				  "aws_secret_key");
 	if (!*cfg->s3_region)
-		return cc_err_set(err, 500, "storage = s3 needs s3_region");
+		return cc_err_set(err, CC_ERR_INTERNAL, "storage = s3 needs s3_region");
 	https = !strncasecmp(ep, "https://", 8);
 	scheme = https ? 8 : !strncasecmp(ep, "http://", 7) ? 7 : 0;
 	if (!scheme || strpbrk(ep, "?#@ "))
-		return cc_err_set(err, 500, "s3_endpoint '%.100s' is not an "
+		return cc_err_set(err, CC_ERR_INTERNAL, "s3_endpoint '%.100s' is not an "
 				  "http(s)://host[:port][/path] URL", ep);
 	h = ep + scheme;
 	slash = strchr(h, '/');
 	hl = slash ? (size_t)(slash - h) : strlen(h);
 	if (!hl || hl >= sizeof(s->host))
-		return cc_err_set(err, 500, "s3_endpoint '%.100s' has no host", ep);
+		return cc_err_set(err, CC_ERR_INTERNAL, "s3_endpoint '%.100s' has no host", ep);
 	memcpy(s->host, h, hl);
 	s->host[hl] = '\0';
 	/* Clients leave a default port out of Host; presigned URLs are
@@ -77,7 +77,7 @@ static int s3_open(struct s3 *s, const struct cc_config *cfg, struct cc_err *err
 	for (size_t n = strlen(s->base); n && s->base[n - 1] == '/'; n--)
 		s->base[n - 1] = '\0';
 	if (!(s->curl = curl_easy_init()))
-		return cc_err_set(err, 500, "out of memory (curl)");
+		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory (curl)");
 	return 0;
 }
 
@@ -211,7 +211,7 @@ static int call_once(struct s3 *s, const struct call *c, struct answer *a,
 		cc_strbuf_puts(&url, cq);
 	}
 	if (!cq || uri.oom || url.oom) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	hd[nh++] = (struct cc_sigv4_pair){ "host", s->host };
@@ -228,7 +228,7 @@ static int call_once(struct s3 *s, const struct call *c, struct answer *a,
 	hl = add_header(hl, &oom, "Authorization", auth);
 	OPENSSL_cleanse(auth, sizeof(auth));
 	if (oom) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	curl_easy_reset(cu);
@@ -259,7 +259,7 @@ static int call_once(struct s3 *s, const struct call *c, struct answer *a,
 	rc = curl_easy_perform(cu);
 	curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &a->status);
 	if (rc != CURLE_OK) {
-		cc_err_set(err, 502, "S3 %s: %s", what, curl_easy_strerror(rc));
+		cc_err_set(err, CC_ERR_UPSTREAM, "S3 %s: %s", what, curl_easy_strerror(rc));
 		goto out;
 	}
 	if (a->status < 200 || a->status > 299)
@@ -285,7 +285,7 @@ static int s3_call(struct s3 *s, const struct call *c, struct answer *a,
 {
 	for (int i = 1;; i++) {
 		int rc = call_once(s, c, a, what, what_len, err);
-		int again = rc < 0 ? err && err->code == 502 :
+		int again = rc < 0 ? err && err->kind == CC_ERR_UPSTREAM :
 			    a->status == 500 || a->status == 502 ||
 			    a->status == 503 || a->status == 504;
 		if (!again || i == TRIES)
@@ -304,7 +304,7 @@ static int s3_call(struct s3 *s, const struct call *c, struct answer *a,
 static int answer_error(const char *what, const struct answer *a,
 			struct cc_err *err)
 {
-	return cc_err_set(err, 502, "S3 %s: HTTP %ld%s%s%s%s", what, a->status,
+	return cc_err_set(err, CC_ERR_UPSTREAM, "S3 %s: HTTP %ld%s%s%s%s", what, a->status,
 			  a->code[0] ? " " : "", a->code, a->msg[0] ? ": " : "",
 			  a->msg);
 }
@@ -358,21 +358,21 @@ int cc_store_s3_save(const struct cc_config *cfg, const char *action,
 
 	if (!cc_action_name_valid(action) || !*name || strchr(name, '/') ||
 	    !strcmp(name, ".") || !strcmp(name, ".."))
-		return cc_err_set(err, 400, "cannot store '%.100s' for action "
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "cannot store '%.100s' for action "
 				  "'%.80s'", name, action);
 	if (s3_open(&s, cfg, err) < 0)
 		goto out;
 	c.fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (c.fd < 0) {
-		cc_err_set(err, 400, "cannot read %s: %s", path, strerror(errno));
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "cannot read %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(c.fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		cc_err_set(err, 400, "cannot save %s: not a regular file", path);
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "cannot save %s: not a regular file", path);
 		goto out;
 	}
 	if (cc_sigv4_sha256_file(c.fd, hash) < 0) {
-		cc_err_set(err, 500, "reading %s: %s", path, strerror(errno));
+		cc_err_set(err, CC_ERR_INTERNAL, "reading %s: %s", path, strerror(errno));
 		goto out;
 	}
 	cc_strbuf_puts(&key, action);
@@ -384,7 +384,7 @@ int cc_store_s3_save(const struct cc_config *cfg, const char *action,
 	}
 	cc_strbuf_puts(&key, name);
 	if (key.oom) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	c.key = key.data;
@@ -429,11 +429,11 @@ int cc_store_s3_save(const struct cc_config *cfg, const char *action,
 		cc_strbuf_puts(&out, q);
 	}
 	if (uri.oom || out.oom) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (out.len >= url_len) {
-		cc_err_set(err, 500, "URL of %.100s is too long (%zu bytes)", name,
+		cc_err_set(err, CC_ERR_INTERNAL, "URL of %.100s is too long (%zu bytes)", name,
 			   out.len);
 		goto out;
 	}
@@ -523,14 +523,14 @@ static int delete_page(struct s3 *s, const struct cc_s3_xml_list *l,
 	}
 	cc_strbuf_puts(&body, "</Delete>");
 	if (body.oom) {
-		cc_err_set(err, 500, "out of memory");
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (batch) {
 		/* S3 wants Content-MD5 (or a checksum) on DeleteObjects. */
 		if (!EVP_Digest(body.data, body.len, md5, &md5_len, EVP_md5(), NULL) ||
 		    cc_sigv4_sha256_hex(body.data, body.len, hash) < 0) {
-			cc_err_set(err, 500, "hashing the DeleteObjects body failed");
+			cc_err_set(err, CC_ERR_INTERNAL, "hashing the DeleteObjects body failed");
 			goto out;
 		}
 		EVP_EncodeBlock((unsigned char *)b64, md5, (int)md5_len);
@@ -548,7 +548,7 @@ static int delete_page(struct s3 *s, const struct cc_s3_xml_list *l,
 		if (cc_s3_xml_delete_error(a.body.data ? a.body.data : "", a.body.len,
 					   code, sizeof(code), msg, sizeof(msg),
 					   &k)) {
-			cc_err_set(err, 502, "S3 %s: cannot delete %.200s: %s%s%s", what,
+			cc_err_set(err, CC_ERR_UPSTREAM, "S3 %s: cannot delete %.200s: %s%s%s", what,
 				   k ? k : "?", code, msg[0] ? ": " : "", msg);
 			free(k);
 			goto out;
@@ -575,7 +575,7 @@ int cc_store_s3_delete_job(const struct cc_config *cfg, const char *action,
 	int ret = -1;
 
 	if (!cc_action_name_valid(action) || job_id <= 0)
-		return cc_err_set(err, 400, "invalid action '%.80s' or job %lld",
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "invalid action '%.80s' or job %lld",
 				  action ? action : "", job_id);
 	snprintf(prefix, sizeof(prefix), "%s/job_%lld/", action, job_id);
 	if (s3_open(&s, cfg, err) < 0)
@@ -604,7 +604,7 @@ int cc_store_s3_delete_job(const struct cc_config *cfg, const char *action,
 		 * server answered. */
 		for (size_t i = 0; i < l.nkeys; i++) {
 			if (strncmp(l.keys[i], prefix, strlen(prefix))) {
-				cc_err_set(err, 502, "S3 listed %.200s for prefix %s",
+				cc_err_set(err, CC_ERR_UPSTREAM, "S3 listed %.200s for prefix %s",
 					   l.keys[i], prefix);
 				goto out;
 			}
@@ -615,7 +615,7 @@ int cc_store_s3_delete_job(const struct cc_config *cfg, const char *action,
 		if (!l.truncated)
 			break;
 		if (!l.next_token || (token && !strcmp(token, l.next_token))) {
-			cc_err_set(err, 502, "S3 %s: truncated listing without a new "
+			cc_err_set(err, CC_ERR_UPSTREAM, "S3 %s: truncated listing without a new "
 				   "continuation token", what);
 			goto out;
 		}

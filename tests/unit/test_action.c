@@ -355,7 +355,7 @@ static void test_action_list_of_missing_folder_fails_naming_it(void **state)
 	snprintf(f->cfg.actions_path, sizeof(f->cfg.actions_path), "%s/gone", f->dir);
 	assert_null(cc_action_list(&f->cfg, 0, &f->err));
 	assert_non_null(strstr(f->err.msg, f->cfg.actions_path));
-	assert_int_equal(f->err.code, 500);
+	assert_int_equal(f->err.kind, CC_ERR_INTERNAL);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)

@@ -167,7 +167,7 @@ static void test_cli_confdoc_render_refuses_bad_sets(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cc_err_clear(&err);
 		assert_null(cli_confdoc_render(keys, n, &bad[i], 1, NULL, &err));
-		assert_int_equal(err.code, 2);
+		assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 		assert_true(err.msg[0] != '\0');
 	}
 	free(keys);

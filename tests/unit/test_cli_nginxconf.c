@@ -110,7 +110,7 @@ static void test_cli_nginx_listen_refuses_injection(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(cli_nginx_listen(&bad[i], 1, 80, out, sizeof(out), &err), -1);
-		assert_int_equal(err.code, 2);
+		assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 	}
 }
 

@@ -101,16 +101,16 @@ static void test_s3_save_checks_config_and_input(void **state)
 	/* the front's checks hold for s3 too */
 	assert_int_equal(cc_store_save(&f->cfg, "../x", 1, 2, f->file, url,
 				       sizeof(url), &err), -1);
-	assert_int_equal(err.code, 400);
+	assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 	assert_int_equal(cc_store_delete_job(&f->cfg, "Bad-Name", 1, &err), -1);
-	assert_int_equal(err.code, 400);
+	assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 	snprintf(missing, sizeof(missing), "%s/nope.txt", f->dir);
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 2, missing, url,
 				       sizeof(url), &err), -1);
-	assert_int_equal(err.code, 400);
+	assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 2, f->dir, url,
 				       sizeof(url), &err), -1);
-	assert_int_equal(err.code, 400);
+	assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 }
 
 int main(void)

@@ -30,7 +30,7 @@ static void parse_fails(const char *json, const char *needle)
 	struct cc_err err = { 0 };
 
 	assert_int_equal(cc_worker_unit_parse(&u, json, strlen(json), &err), -1);
-	assert_int_equal(err.code, 400);
+	assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 	if (!strstr(err.msg, needle))
 		fail_msg("'%s': message '%s' lacks '%s'", json, err.msg, needle);
 	assert_null(u.input);
