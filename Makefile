@@ -7,7 +7,8 @@
 #   make demo       private stack under var/demo with one node, a real job
 #   make stop       stop the demo stack
 #   make bench      benchmarks (not part of make test)
-#   make lint       banned-function and SQL checks
+#   make lint       banned-function and SQL checks (sources and tests),
+#                   shellcheck
 
 VARIANT ?= release
 B       := build/$(VARIANT)
@@ -89,7 +90,18 @@ $(ACTION_BINS): $(B)/actions/%: actions/%.c
 $(B)/tests/tools/%: $(B)/tests/tools/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-$(B)/tests/%: $(B)/tests/unit/%.o $(LIBCROWD)
+# Unit tests: each links the support files (tests/unit/support/: the
+# MariaDB fixture...) and the central server's objects but its main(), so
+# handlers can be called directly; both through one archive, so a test
+# pulls in only what it uses.
+TEST_SUPPORT_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard tests/unit/support/*.c))
+FCGI_LIB_OBJS := $(patsubst %.c,$(B)/%.o,$(filter-out fcgi/main.c,$(SERVER_SRCS)))
+TEST_SUPPORT_LIB := $(B)/libtestsupport.a
+$(B)/tests/unit/%.o: CFLAGS += -Itests/unit/support -Ifcgi
+$(TEST_SUPPORT_LIB): $(TEST_SUPPORT_OBJS) $(FCGI_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(B)/tests/%: $(B)/tests/unit/%.o $(TEST_SUPPORT_LIB) $(LIBCROWD)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
@@ -118,12 +130,30 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@VARIANT=$(VARIANT) tests/bench/run.sh
 
-# SQL text only in db.c; no system()/popen() anywhere; no sprintf/strcpy.
+# Fuzz targets as tests: each tests/fuzz/fuzz_X.c linked with the
+# standalone driver tests/fuzz/driver.c (no libFuzzer: the seed corpus
+# tests/fuzz/corpus/fuzz_X/ and 300 deterministic mutations of each input)
+# into $(B)/tests/test_fuzz_X, which tests/run.sh runs with the unit tests.
+# The libFuzzer builds: tests/fuzz/README.md.
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(B)/tests/test_fuzz_%)
+all: $(FUZZ_BINS)
+$(FUZZ_BINS): $(B)/tests/test_fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/driver.o $(LIBCROWD)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# SQL text only in db.c; no system()/popen() anywhere; no sprintf/strcpy;
+# the tests' C files included. Shell scripts (tests/, stack/) pass
+# shellcheck at severity warning.
+LINT_C  = $(wildcard lib/*/*.c fcgi/*.c nodeagent/*.c nodeagent/tools/*.c \
+            ccdistribute/*.c cli/*.c) $(shell find tests -name '*.c')
+LINT_SH = $(shell find tests -name '*.sh') $(wildcard stack/*.sh)
 lint:
-	@! grep -nE 'mysql_(real_)?query\(' $$(ls lib/*/*.c fcgi/*.c nodeagent/*.c ccdistribute/*.c cli/*.c 2>/dev/null | grep -v '^lib/core/db.c$$') || \
+	@! grep -nE 'mysql_(real_)?query\(' $(filter-out lib/core/db.c,$(LINT_C)) || \
 	  { echo "lint: mysql_query outside lib/core/db.c"; exit 1; }
-	@! grep -nE '\b(sprintf|strcpy|strcat|gets|system|popen)\(' lib/*/*.c fcgi/*.c nodeagent/*.c ccdistribute/*.c cli/*.c 2>/dev/null || \
+	@! grep -nE '\b(sprintf|strcpy|strcat|gets|system|popen)\(' $(LINT_C) || \
 	  { echo "lint: banned function"; exit 1; }
+	@command -v shellcheck >/dev/null || { echo "lint: no shellcheck (make deps)"; exit 1; }
+	@shellcheck -S warning $(LINT_SH) || { echo "lint: shellcheck"; exit 1; }
 	@echo "lint: ok"
 
 clean:

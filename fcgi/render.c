@@ -34,10 +34,15 @@ char *cc_render_file(const char *path, const struct cc_render_var *vars,
 
 	if (!f)
 		return NULL;
+	/* An empty file is an empty template: getdelim says -1 at end of
+	 * file with nothing read, which is only a failure if ferror says so. */
 	if (getdelim(&tpl, &tlen, '\0', f) < 0) {
-		fclose(f);
-		free(tpl);
-		return NULL;
+		if (ferror(f) || (!tpl && !(tpl = malloc(1)))) {
+			fclose(f);
+			free(tpl);
+			return NULL;
+		}
+		*tpl = '\0';
 	}
 	fclose(f);
 	cc_strbuf_put(&b, "", 0);

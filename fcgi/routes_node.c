@@ -7,7 +7,7 @@
 #include "core/log.h"
 #include "model/node_record.h"
 #include "routes.h"
-#include "model/work_unit.h"
+#include "central/lifecycle.h"
 
 static int parse_bool(const char *s, int *out)
 {
@@ -92,6 +92,7 @@ void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
 			  struct cc_resp *resp)
 {
 	struct cc_err err = { 0 };
+	struct cc_unit_report rep;
 	struct cc_finish f;
 	char *o1 = NULL, *o2 = NULL, *o3 = NULL, *o4 = NULL;
 	const char *status = cc_req_param(req, "status", &o1);
@@ -129,8 +130,9 @@ void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
 			goto out;
 		}
 	}
-	if (cc_work_unit_finish(app->db, app->cfg, id, pid, !strcmp(status, "succeeded"),
-				output, t, &f, &err) < 0) {
+	rep = (struct cc_unit_report){ .unit_id = id, .pid = pid, .output = output,
+		.succeeded = !strcmp(status, "succeeded"), .time = t };
+	if (cc_lifecycle_finish(app->db, app->cfg, &rep, &f, &err) < 0) {
 		cc_resp_fail(resp, &err, "could not record the result");
 		goto out;
 	}

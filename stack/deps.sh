@@ -22,7 +22,7 @@ PACKAGES=(
 	# run: database and web server of the private stacks
 	mariadb-server mariadb-client nginx-light apache2-utils
 	# tests and tools
-	libcmocka-dev jq curl iproute2 procps psmisc logrotate
+	libcmocka-dev jq curl iproute2 procps psmisc logrotate shellcheck
 	# what the shipped actions run
 	graphicsmagick poppler-utils qpdf ghostscript
 	# (the browser test and the S3 test install what they need themselves:

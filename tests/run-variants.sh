@@ -4,7 +4,7 @@
 # also runs against binaries built with AddressSanitizer and UBSan), and
 # end with one line of combined totals "N passed, N failed".
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 passed=0 failed=0 skipped=0 rc=0
 for v in "$@"; do
 	out=$(mktemp "${TMPDIR:-/tmp}/crowd-run.XXXXXX")

@@ -85,21 +85,21 @@ int cc_callback_deliver_due(struct cc_db *db, const struct cc_config *cfg,
 			    struct cc_http *http, int *delivered,
 			    struct cc_err *err)
 {
-	struct cc_db_rows r;
+	struct cc_job *due;
+	size_t n;
 	int rc = 0;
 
 	*delivered = 0;
-	if (cc_db_query(db, SQL_DUE, NULL, 0, &r, err) < 0)
+	if (cc_db_select(db, SQL_DUE, NULL, 0, &cc_job_row, &due, &n, err) < 0)
 		return -1;
-	for (size_t i = 0; i < r.nrows; i++) {
-		int k = deliver(db, cfg, http, cc_db_cell_int(&r, i, 0),
-				cc_db_cell(&r, i, 1), err);
+	for (size_t i = 0; i < n; i++) {
+		int k = deliver(db, cfg, http, due[i].id, due[i].callback_url, err);
 		if (k < 0) {
 			rc = -1;
 			break;
 		}
 		*delivered += k;
 	}
-	cc_db_rows_free(&r);
+	cc_db_rows_free(&cc_job_row, due, n);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "central/dispatch.h"
+#include "central/lifecycle.h"
 #include "core/form.h"
 #include "core/log.h"
 #include "model/node_record.h"
@@ -327,7 +328,7 @@ int cc_dispatch_maintain(struct cc_db *db, const struct cc_config *cfg,
 	int removed = 0, expired = 0;
 
 	if (cc_node_expire(db, cfg, &removed, err) < 0 ||
-	    cc_work_unit_expire_leases(db, cfg, &expired, err) < 0)
+	    cc_lifecycle_expire_leases(db, cfg, &expired, err) < 0)
 		return -1;
 	return removed || expired;
 }

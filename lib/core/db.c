@@ -14,17 +14,15 @@
 
 #define MAX_STMTS 96
 #define MAX_PARAMS 1024
-/* A cached statement keeps the memory its last stored result needed (the
- * connector's MEM_ROOT keeps its blocks across mysql_stmt_free_result), so
- * a statement that just read more than this is closed instead: a pool
- * process that once gathered a 10,000-unit job's outputs would otherwise
- * carry them for the rest of its life. Preparing it again is cheap and
- * rare. */
-#define BIG_RESULT (32 * 1024)
+#define MAX_COLS 64
 
 struct stmt_slot {
 	const char *sql;      /* identity: the static string's address */
 	MYSQL_STMT *stmt;
+	/* The binding of its result columns, worked out by name on first use
+	 * with a row table and kept for as long as the statement is. */
+	const struct cc_dbrow *row;
+	short map[MAX_COLS];  /* result column -> index in row->cols */
 };
 
 struct cc_db {
@@ -146,17 +144,6 @@ static int mysql_err(struct cc_err *err, unsigned int e, const char *fmt, ...)
 	return cc_err_set_cause(err, CC_CAUSE_MYSQL, (int)e);
 }
 
-/* drop_stmt - close the cached statement for sql, if any. */
-static void drop_stmt(struct cc_db *db, const char *sql)
-{
-	for (size_t i = 0; i < db->nslots; i++)
-		if (db->slots[i].sql == sql) {
-			mysql_stmt_close(db->slots[i].stmt);
-			db->slots[i] = db->slots[--db->nslots];
-			return;
-		}
-}
-
 static MYSQL_STMT *get_stmt(struct cc_db *db, const char *sql, struct cc_err *err)
 {
 	MYSQL_STMT *st;
@@ -185,6 +172,7 @@ static MYSQL_STMT *get_stmt(struct cc_db *db, const char *sql, struct cc_err *er
 	}
 	db->slots[db->nslots].sql = sql;
 	db->slots[db->nslots].stmt = st;
+	db->slots[db->nslots].row = NULL;
 	db->nslots++;
 	return st;
 }
@@ -299,179 +287,329 @@ int cc_db_exec(struct cc_db *db, const char *sql, const struct cc_dbv *params,
 	return 0;
 }
 
-void cc_db_rows_free(struct cc_db_rows *rows)
+static struct stmt_slot *slot_of(struct cc_db *db, const char *sql)
 {
-	if (!rows)
-		return;
-	if (rows->cells)
-		for (size_t i = 0; i < rows->nrows * rows->ncols; i++)
-			free(rows->cells[i]);
-	free(rows->cells);
-	free(rows->lens);
-	memset(rows, 0, sizeof(*rows));
+	for (size_t i = 0; i < db->nslots; i++)
+		if (db->slots[i].sql == sql)
+			return &db->slots[i];
+	return NULL;
 }
 
-int cc_db_query(struct cc_db *db, const char *sql, const struct cc_dbv *params,
-		size_t nparams, struct cc_db_rows *out, struct cc_err *err)
+/* Work out which row-table column each result column goes to, by name.
+ * A column with a NULL name in the table takes result column 0 whatever
+ * its name (cc_db_query_int). */
+static int map_columns(MYSQL_STMT *st, struct stmt_slot *slot,
+		       const struct cc_dbrow *row, const char *sql,
+		       struct cc_err *err)
 {
-	MYSQL_STMT *st;
-	MYSQL_RES *meta = NULL;
-	MYSQL_BIND *rb = NULL;
-	unsigned long *lens = NULL;
-	my_bool *nulls = NULL;
-	char **bufs = NULL;
-	my_bool update_max = 1;
-	size_t ncols = 0, cap = 0, bytes = 0;
+	MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+	unsigned int nf = meta ? mysql_num_fields(meta) : 0;
+	MYSQL_FIELD *fields = meta ? mysql_fetch_fields(meta) : NULL;
 	int rc = -1;
 
-	memset(out, 0, sizeof(*out));
-	st = run(db, sql, params, nparams, err);
-	if (!st)
-		return -1;
-	meta = mysql_stmt_result_metadata(st);
 	if (!meta) {
 		cc_err_set(err, CC_ERR_INTERNAL, "statement returns no rows [%.120s]", sql);
 		goto out;
 	}
-	ncols = mysql_num_fields(meta);
-	mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
-	if (mysql_stmt_store_result(st)) {
-		mysql_err(err, mysql_stmt_errno(st), "store_result: %s",
-			   mysql_stmt_error(st));
+	if (nf > MAX_COLS) {
+		cc_err_set(err, CC_ERR_INTERNAL, "%u columns, at most %d [%.120s]", nf,
+			   MAX_COLS, sql);
 		goto out;
 	}
-	MYSQL_FIELD *fields = mysql_fetch_fields(meta);
-	rb = calloc(ncols, sizeof(*rb));
-	lens = calloc(ncols, sizeof(*lens));
-	nulls = calloc(ncols, sizeof(*nulls));
-	bufs = calloc(ncols, sizeof(*bufs));
-	if (!rb || !lens || !nulls || !bufs)
-		goto oom;
-	for (size_t c = 0; c < ncols; c++) {
-		size_t sz = fields[c].max_length + 1;
-		if (sz < 64)
-			sz = 64;
-		bufs[c] = malloc(sz);
-		if (!bufs[c])
-			goto oom;
-		rb[c].buffer_type = MYSQL_TYPE_STRING;
-		rb[c].buffer = bufs[c];
-		rb[c].buffer_length = sz;
-		rb[c].length = &lens[c];
-		rb[c].is_null = &nulls[c];
-	}
-	if (ncols && mysql_stmt_bind_result(st, rb)) {
-		cc_err_set(err, CC_ERR_INTERNAL, "bind_result: %s", mysql_stmt_error(st));
-		goto out;
-	}
-	out->ncols = ncols;
-	for (;;) {
-		int f = mysql_stmt_fetch(st);
-		if (f == MYSQL_NO_DATA)
-			break;
-		if (f == 1) {
-			cc_err_set(err, CC_ERR_INTERNAL, "fetch: %s", mysql_stmt_error(st));
+	for (unsigned int f = 0; f < nf; f++) {
+		size_t c;
+
+		for (c = 0; c < row->ncols; c++)
+			if (row->cols[c].name ? !strcmp(row->cols[c].name, fields[f].name) :
+			    f == 0)
+				break;
+		if (c == row->ncols) {
+			cc_err_set(err, CC_ERR_INTERNAL, "result column '%s' is not in the "
+				   "row table [%.120s]", fields[f].name, sql);
 			goto out;
 		}
-		if (out->nrows == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **nc = realloc(out->cells, ncap * ncols * sizeof(char *));
-			if (!nc)
-				goto oom;
-			out->cells = nc;
-			size_t *nl = realloc(out->lens, ncap * ncols * sizeof(size_t));
-			if (!nl)
-				goto oom;
-			out->lens = nl;
-			cap = ncap;
-		}
-		for (size_t c = 0; c < ncols; c++) {
-			size_t i = out->nrows * ncols + c;
-			out->cells[i] = NULL;
-			out->lens[i] = 0;
-		}
-		out->nrows++;
-		for (size_t c = 0; c < ncols; c++) {
-			size_t i = (out->nrows - 1) * ncols + c;
-			if (nulls[c])
-				continue;
-			out->cells[i] = malloc(lens[c] + 1);
-			if (!out->cells[i])
-				goto oom;
-			memcpy(out->cells[i], bufs[c], lens[c]);
-			out->cells[i][lens[c]] = '\0';
-			out->lens[i] = lens[c];
-			bytes += lens[c];
-		}
+		slot->map[f] = (short)c;
 	}
+	slot->row = row;
 	rc = 0;
-	goto out;
-oom:
-	cc_err_set(err, CC_ERR_INTERNAL, "out of memory reading rows");
 out:
-	if (rc < 0)
-		cc_db_rows_free(out);
-	mysql_stmt_free_result(st);
 	if (meta)
 		mysql_free_result(meta);
-	if (bytes > BIG_RESULT)
-		drop_stmt(db, sql);
-	if (bufs)
-		for (size_t c = 0; c < ncols; c++)
-			free(bufs[c]);
-	free(bufs);
-	free(rb);
-	free(lens);
-	free(nulls);
 	return rc;
 }
 
-const char *cc_db_cell(const struct cc_db_rows *rows, size_t r, size_t c)
+/* Copy result column f of the current row into a string field: exactly
+ * len + 1 bytes, filled by the connector (the one copy). */
+static int fetch_string(MYSQL_STMT *st, unsigned int f, const struct cc_dbcol *col,
+			char *r, unsigned long len)
 {
-	if (r >= rows->nrows || c >= rows->ncols)
-		return NULL;
-	return rows->cells[r * rows->ncols + c];
-}
+	unsigned long got = 0;
+	MYSQL_BIND b;
+	char *s;
 
-size_t cc_db_cell_len(const struct cc_db_rows *rows, size_t r, size_t c)
-{
-	if (r >= rows->nrows || c >= rows->ncols)
+	memset(&b, 0, sizeof(b));
+	b.buffer_type = MYSQL_TYPE_STRING;
+	b.length = &got;
+	if (col->type == CC_COL_CHARS) {
+		s = r + col->offset;
+		if (len > col->aux - 1)
+			len = (unsigned long)col->aux - 1;
+		b.buffer = s;
+		b.buffer_length = len;
+		if (len && mysql_stmt_fetch_column(st, &b, f, 0))
+			return -1;
+		s[len] = '\0';
 		return 0;
-	return rows->lens[r * rows->ncols + c];
+	}
+	s = malloc(len + 1);
+	if (!s)
+		return -1;
+	b.buffer = s;
+	b.buffer_length = len + 1;
+	if (len && mysql_stmt_fetch_column(st, &b, f, 0)) {
+		free(s);
+		return -1;
+	}
+	s[len] = '\0';
+	*(char **)(r + col->offset) = s;
+	if (col->aux != CC_COL_NO_LEN)
+		*(size_t *)(r + col->aux) = len;
+	return 0;
 }
 
-long long cc_db_cell_int(const struct cc_db_rows *rows, size_t r, size_t c)
+/* Run sql and stream its rows through fn, each bound into the row struct
+ * r (row->size bytes, zeroed before each row). Strings fn leaves in r are
+ * freed after it returns. Whatever happens, the result is read to its end,
+ * so the connection is ready for the next statement. */
+static int walk(struct cc_db *db, const char *sql, const struct cc_dbv *params,
+		size_t nparams, const struct cc_dbrow *row,
+		int (*fn)(void *r, void *ctx), void *ctx, struct cc_err *err)
 {
-	const char *s = cc_db_cell(rows, r, c);
-	return s ? strtoll(s, NULL, 10) : 0;
+	MYSQL_BIND rb[MAX_COLS];
+	unsigned long lens[MAX_COLS];
+	my_bool nulls[MAX_COLS], errs[MAX_COLS];
+	MYSQL_STMT *st = run(db, sql, params, nparams, err);
+	struct stmt_slot *slot;
+	unsigned int nf;
+	char *r = NULL;
+	int rc = -1, f_rc;
+
+	if (!st)
+		return -1;
+	slot = slot_of(db, sql);
+	nf = mysql_stmt_field_count(st);
+	if (slot->row != row && map_columns(st, slot, row, sql, err) < 0)
+		goto out;
+	r = calloc(1, row->size);
+	if (!r) {
+		cc_err_set(err, CC_ERR_INTERNAL, "out of memory reading rows");
+		goto out;
+	}
+	memset(rb, 0, sizeof(rb[0]) * nf);
+	for (unsigned int f = 0; f < nf; f++) {
+		const struct cc_dbcol *col = &row->cols[slot->map[f]];
+
+		rb[f].is_null = &nulls[f];
+		rb[f].error = &errs[f];
+		rb[f].length = &lens[f];
+		switch (col->type) {
+		case CC_COL_I64:
+			rb[f].buffer_type = MYSQL_TYPE_LONGLONG;
+			rb[f].buffer = r + col->offset;
+			break;
+		case CC_COL_INT:
+			rb[f].buffer_type = MYSQL_TYPE_LONG;
+			rb[f].buffer = r + col->offset;
+			break;
+		case CC_COL_DBL:
+			rb[f].buffer_type = MYSQL_TYPE_DOUBLE;
+			rb[f].buffer = r + col->offset;
+			break;
+		case CC_COL_STR:
+		case CC_COL_CHARS:
+			/* No buffer: fetch reports the length, then fetch_string
+			 * copies exactly that. */
+			rb[f].buffer_type = MYSQL_TYPE_STRING;
+			break;
+		}
+	}
+	if (nf && mysql_stmt_bind_result(st, rb)) {
+		cc_err_set(err, CC_ERR_INTERNAL, "bind_result: %s", mysql_stmt_error(st));
+		goto out;
+	}
+	for (;;) {
+		int k;
+
+		memset(r, 0, row->size);
+		k = mysql_stmt_fetch(st);
+		if (k == MYSQL_NO_DATA)
+			break;
+		if (k == 1) {
+			mysql_err(err, mysql_stmt_errno(st), "fetch: %s [%.120s]",
+				  mysql_stmt_error(st), sql);
+			goto out;
+		}
+		for (unsigned int f = 0; f < nf; f++) {
+			const struct cc_dbcol *col = &row->cols[slot->map[f]];
+
+			if (col->type != CC_COL_STR && col->type != CC_COL_CHARS) {
+				if (col->aux != CC_COL_NO_LEN)
+					*(int *)(r + col->aux) = nulls[f] != 0;
+				continue;
+			}
+			if (nulls[f])
+				continue;
+			if (fetch_string(st, f, col, r, lens[f]) < 0) {
+				cc_db_row_cleanup(row, r);
+				cc_err_set(err, CC_ERR_INTERNAL, "out of memory reading rows");
+				goto out;
+			}
+		}
+		f_rc = fn(r, ctx);
+		cc_db_row_cleanup(row, r);
+		if (f_rc) {
+			rc = f_rc;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	/* Rows stream from the server: read what is left before the next
+	 * statement may run. */
+	if (rc != 0) {
+		int k;
+
+		do
+			k = mysql_stmt_fetch(st);
+		while (k == 0 || k == MYSQL_DATA_TRUNCATED);
+	}
+	mysql_stmt_free_result(st);
+	free(r);
+	return rc;
 }
 
-double cc_db_cell_dbl(const struct cc_db_rows *rows, size_t r, size_t c)
+int cc_db_each(struct cc_db *db, const char *sql, const struct cc_dbv *params,
+	       size_t nparams, const struct cc_dbrow *row,
+	       int (*fn)(void *r, void *ctx), void *ctx, struct cc_err *err)
 {
-	const char *s = cc_db_cell(rows, r, c);
-	return s ? strtod(s, NULL) : 0;
+	return walk(db, sql, params, nparams, row, fn, ctx, err);
 }
 
-int cc_db_cell_null(const struct cc_db_rows *rows, size_t r, size_t c)
+void cc_db_row_cleanup(const struct cc_dbrow *row, void *r)
 {
-	return cc_db_cell(rows, r, c) == NULL;
+	for (size_t c = 0; c < row->ncols; c++)
+		if (row->cols[c].type == CC_COL_STR) {
+			char **s = (char **)((char *)r + row->cols[c].offset);
+			free(*s);
+			*s = NULL;
+		}
+	memset(r, 0, row->size);
 }
+
+void cc_db_rows_free(const struct cc_dbrow *row, void *rows, size_t n)
+{
+	if (!rows)
+		return;
+	for (size_t i = 0; i < n; i++)
+		cc_db_row_cleanup(row, (char *)rows + i * row->size);
+	free(rows);
+}
+
+struct collect {
+	const struct cc_dbrow *row;
+	char *rows;
+	size_t n, cap;
+	int first_only;       /* select_one: keep row 0, drop the rest */
+};
+
+/* Take the row over: its strings now belong to the array. */
+static int collect_row(void *r, void *ctx)
+{
+	struct collect *c = ctx;
+
+	if (c->first_only && c->n)
+		return 0;
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 16;
+		char *nr = realloc(c->rows, ncap * c->row->size);
+
+		if (!nr)
+			return 2;
+		c->rows = nr;
+		c->cap = ncap;
+	}
+	memcpy(c->rows + c->n * c->row->size, r, c->row->size);
+	memset(r, 0, c->row->size);
+	c->n++;
+	return 0;
+}
+
+int cc_db_select(struct cc_db *db, const char *sql, const struct cc_dbv *params,
+		 size_t nparams, const struct cc_dbrow *row, void *rows,
+		 size_t *nrows, struct cc_err *err)
+{
+	struct collect c = { row, NULL, 0, 0, 0 };
+	int rc = walk(db, sql, params, nparams, row, collect_row, &c, err);
+
+	*(void **)rows = NULL;
+	*nrows = 0;
+	if (rc) {
+		cc_db_rows_free(row, c.rows, c.n);
+		if (rc > 0)
+			return cc_err_set(err, CC_ERR_INTERNAL, "out of memory reading rows");
+		return -1;
+	}
+	*(void **)rows = c.rows;
+	*nrows = c.n;
+	return 0;
+}
+
+int cc_db_select_one(struct cc_db *db, const char *sql,
+		     const struct cc_dbv *params, size_t nparams,
+		     const struct cc_dbrow *row, void *out, struct cc_err *err)
+{
+	struct collect c = { row, NULL, 0, 0, 1 };
+	int rc = walk(db, sql, params, nparams, row, collect_row, &c, err);
+
+	memset(out, 0, row->size);
+	if (rc) {
+		cc_db_rows_free(row, c.rows, c.n);
+		if (rc > 0)
+			return cc_err_set(err, CC_ERR_INTERNAL, "out of memory reading rows");
+		return -1;
+	}
+	if (!c.n)
+		return 0;
+	memcpy(out, c.rows, row->size);
+	free(c.rows);
+	return 1;
+}
+
+struct one_int {
+	long long v;
+	int is_null;
+};
+static const struct cc_dbcol ONE_INT_COLS[] = {
+	{ NULL, CC_COL_I64, offsetof(struct one_int, v),
+	  offsetof(struct one_int, is_null) },
+};
+static const struct cc_dbrow ONE_INT = CC_DBROW(struct one_int, ONE_INT_COLS);
 
 int cc_db_query_int(struct cc_db *db, const char *sql,
 		    const struct cc_dbv *params, size_t nparams,
 		    long long *value, int *found, struct cc_err *err)
 {
-	struct cc_db_rows rows;
+	struct one_int r;
+	int k;
 
 	*found = 0;
 	*value = 0;
-	if (cc_db_query(db, sql, params, nparams, &rows, err) < 0)
+	k = cc_db_select_one(db, sql, params, nparams, &ONE_INT, &r, err);
+	if (k < 0)
 		return -1;
-	if (rows.nrows && !cc_db_cell_null(&rows, 0, 0)) {
-		*value = cc_db_cell_int(&rows, 0, 0);
-		*found = 1;
-	}
-	cc_db_rows_free(&rows);
+	/* A missing row and SQL NULL are both "not found". */
+	*value = r.v;
+	*found = k && !r.is_null;
 	return 0;
 }
 

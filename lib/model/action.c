@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "model/action.h"
+#include "model/status.h"
 
 int cc_action_name_valid(const char *name)
 {
@@ -29,8 +30,8 @@ const char *cc_action_stage_name(enum cc_stage stage)
 
 enum cc_stage cc_action_stage_for_status(int status)
 {
-	return status == 4 ? CC_STAGE_SPLIT : status == 5 ? CC_STAGE_MERGE :
-	       CC_STAGE_PROCESS;
+	return status == CC_STATUS_SPLITTING ? CC_STAGE_SPLIT :
+	       status == CC_STATUS_MERGING ? CC_STAGE_MERGE : CC_STAGE_PROCESS;
 }
 
 void cc_action_stage_path(const struct cc_config *cfg, const char *name,

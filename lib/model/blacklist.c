@@ -4,39 +4,49 @@
 #include "model/blacklist.h"
 #include "core/log.h"
 
-#define RECORD_COLS "id, action, CONCAT(DATE_FORMAT(created_at," \
+/* A record as it is read: its columns, declared once. */
+struct record {
+	long long id;
+	char action[CC_ACTION_NAME_MAX + 1];
+	char created_at[32];  /* ISO-8601 UTC, milliseconds */
+};
+
+static const struct cc_dbcol RECORD_COLS[] = {
+	CC_COL(struct record, id, CC_COL_I64),
+	CC_COL_CHARBUF(struct record, action),
+	CC_COL_CHARBUF(struct record, created_at),
+};
+static const struct cc_dbrow RECORD = CC_DBROW(struct record, RECORD_COLS);
+
+#define RECORD_SELECT "SELECT id, action, CONCAT(DATE_FORMAT(created_at," \
 	" '%Y-%m-%dT%H:%i:%s.'), LPAD(FLOOR(MICROSECOND(created_at) / 1000)," \
-	" 3, '0'), 'Z')"
+	" 3, '0'), 'Z') AS created_at FROM black_listed_actions"
 
 static const char SQL_INSERT[] =
 	"INSERT INTO black_listed_actions (action, created_at, updated_at)"
 	" VALUES (?, NOW(6), NOW(6))";
 static const char SQL_FIND[] =
-	"SELECT " RECORD_COLS " FROM black_listed_actions WHERE action = ?";
+	RECORD_SELECT " WHERE action = ?";
 static const char SQL_LIST[] =
-	"SELECT " RECORD_COLS " FROM black_listed_actions ORDER BY id";
+	RECORD_SELECT " ORDER BY id";
 static const char SQL_DELETE[] =
 	"DELETE FROM black_listed_actions WHERE id = ?";
 
-static json_t *record(const struct cc_db_rows *r, size_t i)
+static json_t *record_json(const struct record *r)
 {
-	return json_pack("{s:I, s:s, s:s}",
-			 "id", (json_int_t)cc_db_cell_int(r, i, 0),
-			 "action", cc_db_cell(r, i, 1),
-			 "created_at", cc_db_cell(r, i, 2));
+	return json_pack("{s:I, s:s, s:s}", "id", (json_int_t)r->id,
+			 "action", r->action, "created_at", r->created_at);
 }
 
 static json_t *find(struct cc_db *db, const char *action, struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBS(action) };
-	struct cc_db_rows r;
+	struct record r;
 	json_t *o = NULL;
+	int k = cc_db_select_one(db, SQL_FIND, p, 1, &RECORD, &r, err);
 
-	if (cc_db_query(db, SQL_FIND, p, 1, &r, err) < 0)
-		return NULL;
-	if (r.nrows && !(o = record(&r, 0)))
+	if (k > 0 && !(o = record_json(&r)))
 		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
-	cc_db_rows_free(&r);
 	return o;
 }
 
@@ -61,18 +71,19 @@ json_t *cc_blacklist_add(struct cc_db *db, const char *action, struct cc_err *er
 
 json_t *cc_blacklist_list(struct cc_db *db, struct cc_err *err)
 {
-	struct cc_db_rows r;
+	struct record *r;
+	size_t n;
 	json_t *arr;
 
-	if (cc_db_query(db, SQL_LIST, NULL, 0, &r, err) < 0)
+	if (cc_db_select(db, SQL_LIST, NULL, 0, &RECORD, &r, &n, err) < 0)
 		return NULL;
 	arr = json_array();
-	for (size_t i = 0; arr && i < r.nrows; i++)
-		if (json_array_append_new(arr, record(&r, i))) {
+	for (size_t i = 0; arr && i < n; i++)
+		if (json_array_append_new(arr, record_json(&r[i]))) {
 			json_decref(arr);
 			arr = NULL;
 		}
-	cc_db_rows_free(&r);
+	cc_db_rows_free(&RECORD, r, n);
 	if (!arr)
 		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	return arr;

@@ -8,7 +8,8 @@
 #include "core/err.h"
 
 /* cc_blacklist_add - list action; the new record as JSON (new ref) or NULL
- * with err->code 400 (invalid name) / 409 (already listed) / 500. */
+ * with err's kind bad request (invalid name), conflict (already listed) or
+ * another. */
 json_t *cc_blacklist_add(struct cc_db *db, const char *action, struct cc_err *err);
 
 /* cc_blacklist_list - every record, oldest first. New ref or NULL. */

@@ -1,7 +1,7 @@
 /* job.c - the jobs table. Creation validates everything before writing;
- * completion runs inside the unit-finishing transaction with the job row
- * locked, so two units finishing at once never merge twice or lose an
- * output. */
+ * the completion writes run inside the unit-finishing transaction of
+ * central/lifecycle.c with the job row locked, so two units finishing at
+ * once never merge twice or lose an output. */
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -14,38 +14,48 @@
 #include "store/store.h"
 #include "model/work_unit.h"
 
+static const struct cc_dbcol JOB_COLS[] = {
+	CC_COL(struct cc_job, id, CC_COL_I64),
+	CC_COL(struct cc_job, status, CC_COL_INT),
+	CC_COL(struct cc_job, action, CC_COL_STR),
+	CC_COL(struct cc_job, options, CC_COL_STR),
+	CC_COL(struct cc_job, outputs, CC_COL_STR),
+	CC_COL(struct cc_job, time, CC_COL_DBL),
+	CC_COL(struct cc_job, callback_url, CC_COL_STR),
+	CC_COL(struct cc_job, email, CC_COL_STR),
+	CC_COL(struct cc_job, age, CC_COL_DBL),
+	CC_COL_CHARBUF(struct cc_job, created_at),
+	CC_COL(struct cc_job, unit_count, CC_COL_I64),
+	CC_COL(struct cc_job, units_done, CC_COL_I64),
+	CC_COL(struct cc_job, has_callback, CC_COL_INT),
+};
+const struct cc_dbrow cc_job_row = CC_DBROW(struct cc_job, JOB_COLS);
+
 static const char SQL_INSERT_JOB[] =
 	"INSERT INTO jobs (status, inputs, action, options, callback_url, email,"
 	" created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NOW(6), NOW(6))";
-#define JOB_COLUMNS "id, status, action, options, outputs, time, callback_url," \
-	" email, TIMESTAMPDIFF(MICROSECOND, created_at, NOW(6)) / 1000000.0," \
-	" DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), units_total, units_done"
+/* What a job's JSON shows. time is -1 while NULL. */
+#define JOB_SELECT "SELECT id, status, action, options, outputs," \
+	" COALESCE(time, -1) AS time, callback_url, email," \
+	" TIMESTAMPDIFF(MICROSECOND, created_at, NOW(6)) / 1000000.0 AS age," \
+	" DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS created_at," \
+	" units_total AS unit_count, units_done FROM jobs"
 static const char SQL_FIND_JOB[] =
-	"SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?";
+	JOB_SELECT " WHERE id = ?";
 static const char SQL_JOB_PAGE[] =
-	"SELECT " JOB_COLUMNS " FROM jobs ORDER BY id DESC LIMIT ? OFFSET ?";
+	JOB_SELECT " ORDER BY id DESC LIMIT ? OFFSET ?";
 static const char SQL_LOCK_JOB[] =
-	"SELECT status, action, units_total, units_done FROM jobs"
+	"SELECT id, status, action, units_total AS unit_count, units_done,"
+	" callback_url IS NOT NULL AS has_callback FROM jobs"
 	" WHERE id = ? FOR UPDATE";
 static const char SQL_JOB_ACTION[] =
-	"SELECT action FROM jobs WHERE id = ?";
+	"SELECT id, action FROM jobs WHERE id = ?";
 static const char SQL_DELETE_UNITS[] =
 	"DELETE FROM work_units WHERE job_id = ?";
 static const char SQL_DELETE_JOB[] =
 	"DELETE FROM jobs WHERE id = ?";
-/* Index lookups on (job_id, status): never a scan of the job's units.
- * Whether the job has a callback comes along, for when it completes. */
-static const char SQL_UNIT_STATE[] =
-	"SELECT EXISTS(SELECT 1 FROM work_units WHERE job_id = ? AND status = 3),"
-	" EXISTS(SELECT 1 FROM work_units WHERE job_id = ? AND status = 4),"
-	" (SELECT callback_url IS NOT NULL FROM jobs WHERE id = ?)";
 static const char SQL_SET_STATUS[] =
 	"UPDATE jobs SET status = ?, updated_at = NOW(6) WHERE id = ?";
-static const char SQL_COMPLETE_OUTPUTS[] =
-	"SELECT output FROM work_units WHERE job_id = ? AND status IN (2, 3)"
-	" ORDER BY position, id";
-static const char SQL_DELETE_COMPLETE_UNITS[] =
-	"DELETE FROM work_units WHERE job_id = ? AND status IN (2, 3)";
 static const char SQL_FORGET_COMPLETE_UNITS[] =
 	"UPDATE jobs SET units_total = units_total - units_done, units_done = 0"
 	" WHERE id = ?";
@@ -58,11 +68,22 @@ static const char SQL_FINISH_JOB[] =
 	" callback_at = IF(callback_url IS NULL, NULL, NOW(6)),"
 	" units_total = units_total - units_done, units_done = 0,"
 	" updated_at = NOW(6) WHERE id = ?";
+/* Jobs not complete and their units not done: from the counters, with no
+ * scan of work_units. */
+struct incomplete {
+	long long jobs;
+	long long units;
+};
+static const struct cc_dbcol INCOMPLETE_COLS[] = {
+	CC_COL(struct incomplete, jobs, CC_COL_I64),
+	CC_COL(struct incomplete, units, CC_COL_I64),
+};
+static const struct cc_dbrow INCOMPLETE = CC_DBROW(struct incomplete, INCOMPLETE_COLS);
 static const char SQL_COUNT_INCOMPLETE[] =
-	"SELECT COUNT(*), COALESCE(SUM(units_total - units_done), 0)"
-	" FROM jobs WHERE status IN (1, 4, 5)";
+	"SELECT COUNT(*) AS jobs, COALESCE(SUM(units_total - units_done), 0)"
+	" AS units FROM jobs WHERE status IN " CC_SQL_INCOMPLETE;
 static const char SQL_OLD_JOBS[] =
-	"SELECT id FROM jobs WHERE status IN (2, 3)"
+	"SELECT id FROM jobs WHERE status IN " CC_SQL_COMPLETE
 	" AND updated_at < NOW(6) - INTERVAL ? DAY LIMIT 1000";
 
 void cc_job_color(long long id, char out[7])
@@ -204,89 +225,40 @@ out:
 	return rc;
 }
 
-static char *dup_cell(const struct cc_db_rows *r, size_t c)
-{
-	const char *s = cc_db_cell(r, 0, c);
-	return s ? strdup(s) : NULL;
-}
-
-/* Row i of a JOB_COLUMNS result into *job. -1 on out of memory. */
-static int job_from_row(const struct cc_db_rows *r, size_t i, struct cc_job *job)
-{
-	const char *s;
-
-	memset(job, 0, sizeof(*job));
-	job->id = cc_db_cell_int(r, i, 0);
-	job->status = (int)cc_db_cell_int(r, i, 1);
-	s = cc_db_cell(r, i, 2);
-	job->action = s ? strdup(s) : NULL;
-	s = cc_db_cell(r, i, 3);
-	job->options = s ? strdup(s) : NULL;
-	if ((s = cc_db_cell(r, i, 4)))
-		job->outputs = strdup(s);
-	job->time = cc_db_cell_null(r, i, 5) ? -1 : cc_db_cell_dbl(r, i, 5);
-	if ((s = cc_db_cell(r, i, 6)))
-		job->callback_url = strdup(s);
-	if ((s = cc_db_cell(r, i, 7)))
-		job->email = strdup(s);
-	job->age = cc_db_cell_dbl(r, i, 8);
-	s = cc_db_cell(r, i, 9);
-	snprintf(job->created_at, sizeof(job->created_at), "%s", s ? s : "");
-	job->unit_count = cc_db_cell_int(r, i, 10);
-	job->units_done = cc_db_cell_int(r, i, 11);
-	if (!job->action || !job->options) {
-		cc_job_cleanup(job);
-		return -1;
-	}
-	return 0;
-}
-
 int cc_job_find(struct cc_db *db, long long id, struct cc_job *job,
 		struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(id) };
-	struct cc_db_rows r;
-	int rc;
 
-	memset(job, 0, sizeof(*job));
-	if (cc_db_query(db, SQL_FIND_JOB, p, 1, &r, err) < 0)
-		return -1;
-	rc = !r.nrows ? 0 : job_from_row(&r, 0, job) < 0 ?
-		cc_err_set(err, CC_ERR_INTERNAL, "out of memory") : 1;
-	cc_db_rows_free(&r);
-	return rc;
+	return cc_db_select_one(db, SQL_FIND_JOB, p, 1, &cc_job_row, job, err);
 }
 
 json_t *cc_job_page_json(struct cc_db *db, long limit, long offset,
 			 struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(limit), CC_DBI(offset) };
-	struct cc_db_rows r;
+	struct cc_job *jobs;
+	size_t n;
 	json_t *arr;
 
-	if (cc_db_query(db, SQL_JOB_PAGE, p, 2, &r, err) < 0)
+	if (cc_db_select(db, SQL_JOB_PAGE, p, 2, &cc_job_row, &jobs, &n, err) < 0)
 		return NULL;
 	arr = json_array();
-	for (size_t i = 0; arr && i < r.nrows; i++) {
-		struct cc_job job;
-		json_t *o = NULL;
+	for (size_t i = 0; arr && i < n; i++) {
+		json_t *o = cc_job_to_json(&jobs[i]);
 
-		if (job_from_row(&r, i, &job) == 0) {
-			o = cc_job_to_json(&job);
-			if (o && (json_object_set_new(o, "action", json_string(job.action)) ||
-				  json_object_set_new(o, "created_at",
-						      json_string(job.created_at)))) {
-				json_decref(o);
-				o = NULL;
-			}
-			cc_job_cleanup(&job);
+		if (o && (json_object_set_new(o, "action", json_string(jobs[i].action)) ||
+			  json_object_set_new(o, "created_at",
+					      json_string(jobs[i].created_at)))) {
+			json_decref(o);
+			o = NULL;
 		}
 		if (!o || json_array_append_new(arr, o)) {
 			json_decref(arr);
 			arr = NULL;
 		}
 	}
-	cc_db_rows_free(&r);
+	cc_db_rows_free(&cc_job_row, jobs, n);
 	if (!arr)
 		cc_err_set(err, CC_ERR_INTERNAL, "out of memory listing jobs");
 	return arr;
@@ -294,12 +266,7 @@ json_t *cc_job_page_json(struct cc_db *db, long limit, long offset,
 
 void cc_job_cleanup(struct cc_job *job)
 {
-	free(job->action);
-	free(job->options);
-	free(job->outputs);
-	free(job->callback_url);
-	free(job->email);
-	memset(job, 0, sizeof(*job));
+	cc_db_row_cleanup(&cc_job_row, job);
 }
 
 json_t *cc_job_to_json(const struct cc_job *job)
@@ -355,19 +322,13 @@ int cc_job_delete(struct cc_db *db, const struct cc_config *cfg, long long id,
 		  struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(id) };
-	struct cc_db_rows r;
+	struct cc_job job;
 	unsigned long long n = 0;
-	char *action = NULL;
-	int rc = -1;
+	int rc = -1, found;
 
-	if (cc_db_query(db, SQL_JOB_ACTION, p, 1, &r, err) < 0)
-		return -1;
-	if (!r.nrows) {
-		cc_db_rows_free(&r);
-		return 0;
-	}
-	action = dup_cell(&r, 0);
-	cc_db_rows_free(&r);
+	found = cc_db_select_one(db, SQL_JOB_ACTION, p, 1, &cc_job_row, &job, err);
+	if (found <= 0)
+		return found;
 	if (cc_db_begin(db, err) < 0 ||
 	    cc_db_exec(db, SQL_DELETE_UNITS, p, 1, NULL, NULL, err) < 0 ||
 	    cc_db_exec(db, SQL_DELETE_JOB, p, 1, &n, NULL, err) < 0 ||
@@ -375,162 +336,57 @@ int cc_job_delete(struct cc_db *db, const struct cc_config *cfg, long long id,
 		goto out;
 	/* Files go after the rows: a crash in between leaves files, never a
 	 * job whose files are gone. */
-	if (n && action && cc_store_delete_job(cfg, action, id, err) < 0)
+	if (n && job.action && cc_store_delete_job(cfg, job.action, id, err) < 0)
 		cc_warn("job %lld: deleting stored files: %s", id, err->msg);
 	rc = n ? 1 : 0;
 out:
 	cc_db_rollback(db);
-	free(action);
+	cc_job_cleanup(&job);
 	return rc;
 }
 
-int cc_job_lock(struct cc_db *db, long long id, int *status, char **action,
-		long long *total, long long *done, struct cc_err *err)
+int cc_job_lock(struct cc_db *db, long long id, struct cc_job *job,
+		struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(id) };
-	struct cc_db_rows r;
 
-	*action = NULL;
-	if (cc_db_query(db, SQL_LOCK_JOB, p, 1, &r, err) < 0)
-		return -1;
-	if (!r.nrows) {
-		cc_db_rows_free(&r);
-		return 0;
-	}
-	*status = (int)cc_db_cell_int(&r, 0, 0);
-	*action = dup_cell(&r, 1);
-	if (total)
-		*total = cc_db_cell_int(&r, 0, 2);
-	if (done)
-		*done = cc_db_cell_int(&r, 0, 3);
-	cc_db_rows_free(&r);
-	return *action ? 1 : cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
+	return cc_db_select_one(db, SQL_LOCK_JOB, p, 1, &cc_job_row, job, err);
 }
 
-/* Gather the parsed "output" member of every complete unit, in input
- * order, as a new JSON array. */
-static json_t *gather_outputs(struct cc_db *db, long long job_id,
-			      struct cc_err *err)
+int cc_job_set_status(struct cc_db *db, long long id, int status,
+		      struct cc_err *err)
 {
-	struct cc_dbv p[] = { CC_DBI(job_id) };
-	struct cc_db_rows r;
-	json_t *arr;
+	struct cc_dbv p[] = { CC_DBI(status), CC_DBI(id) };
 
-	if (cc_db_query(db, SQL_COMPLETE_OUTPUTS, p, 1, &r, err) < 0)
-		return NULL;
-	arr = json_array();
-	for (size_t i = 0; arr && i < r.nrows; i++) {
-		const char *text = cc_db_cell(&r, i, 0);
-		json_t *o = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-		json_t *v = json_is_object(o) ? json_object_get(o, "output") : NULL;
-
-		if (json_array_append(arr, v ? v : json_null()) < 0) {
-			json_decref(arr);
-			arr = NULL;
-		}
-		json_decref(o);
-	}
-	cc_db_rows_free(&r);
-	if (!arr)
-		cc_err_set(err, CC_ERR_INTERNAL, "out of memory gathering outputs");
-	return arr;
+	return cc_db_exec(db, SQL_SET_STATUS, p, 2, NULL, NULL, err);
 }
 
-int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
-			    long long job_id, int status, const char *action,
-			    long long total, long long done, int *callback_due,
-			    struct cc_err *err)
+int cc_job_finish(struct cc_db *db, long long id, int status,
+		  const char *outputs, struct cc_err *err)
 {
-	struct cc_dbv p[] = { CC_DBI(job_id) };
-	struct cc_dbv p3[] = { CC_DBI(job_id), CC_DBI(job_id), CC_DBI(job_id) };
-	struct cc_db_rows r;
-	long long incomplete = total - done, failed, splitting;
-	int rc = -1, next, has_callback;
-	char *text = NULL;
-	json_t *outs = NULL;
+	struct cc_dbv p[] = { CC_DBI(status), CC_DBS(outputs), CC_DBI(id) };
 
-	*callback_due = 0;
-	/* The common case, units still to go in a processing job: nothing to
-	 * decide, and no query to make. */
-	if (incomplete > 0 && status != CC_STATUS_SPLITTING)
-		return 0;
-	if (cc_db_query(db, SQL_UNIT_STATE, p3, 3, &r, err) < 0)
-		goto out;
-	failed = cc_db_cell_int(&r, 0, 0);
-	splitting = cc_db_cell_int(&r, 0, 1);
-	has_callback = cc_db_cell_int(&r, 0, 2) > 0;
-	cc_db_rows_free(&r);
-	if (cc_status_complete(status)) {
-		rc = 0;
-		goto out;
-	}
-	if (status == CC_STATUS_SPLITTING && !splitting && !failed) {
-		/* Every split ran: its outputs are processing units now. */
-		struct cc_dbv q[] = { CC_DBI(CC_STATUS_PROCESSING), CC_DBI(job_id) };
-		if (cc_db_exec(db, SQL_SET_STATUS, q, 2, NULL, NULL, err) < 0)
-			goto out;
-		status = CC_STATUS_PROCESSING;
-	}
-	if (incomplete) {
-		rc = 0;
-		goto out;
-	}
-	outs = gather_outputs(db, job_id, err);
-	if (!outs)
-		goto out;
-	if (!failed && status == CC_STATUS_PROCESSING &&
-	    cc_action_has_stage(cfg, action, CC_STAGE_MERGE)) {
-		struct cc_unit_input in;
-		struct cc_dbv q[] = { CC_DBI(CC_STATUS_MERGING), CC_DBI(job_id) };
+	return cc_db_exec(db, SQL_FINISH_JOB, p, 3, NULL, NULL, err);
+}
 
-		text = json_dumps(outs, JSON_COMPACT);
-		if (!text) {
-			cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
-			goto out;
-		}
-		in = (struct cc_unit_input){ text, strlen(text), 1, 0 };
-		if (cc_db_exec(db, SQL_DELETE_COMPLETE_UNITS, p, 1, NULL, NULL, err) < 0 ||
-		    cc_db_exec(db, SQL_FORGET_COMPLETE_UNITS, p, 1, NULL, NULL, err) < 0 ||
-		    cc_work_unit_create_many(db, job_id, action, CC_STATUS_MERGING,
-					     &in, 1, err) < 0 ||
-		    cc_db_exec(db, SQL_SET_STATUS, q, 2, NULL, NULL, err) < 0)
-			goto out;
-		cc_info("job %lld: all units done, merging", job_id);
-		rc = 0;
-		goto out;
-	}
-	next = failed ? CC_STATUS_FAILED : CC_STATUS_SUCCEEDED;
-	text = json_dumps(outs, JSON_COMPACT);
-	if (!text) {
-		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
-		goto out;
-	}
-	{
-		struct cc_dbv q[] = { CC_DBI(next), CC_DBS(text), CC_DBI(job_id) };
+int cc_job_forget_complete_units(struct cc_db *db, long long id,
+				 struct cc_err *err)
+{
+	struct cc_dbv p[] = { CC_DBI(id) };
 
-		if (cc_db_exec(db, SQL_FINISH_JOB, q, 3, NULL, NULL, err) < 0 ||
-		    cc_db_exec(db, SQL_DELETE_COMPLETE_UNITS, p, 1, NULL, NULL, err) < 0)
-			goto out;
-		*callback_due = has_callback;
-	}
-	cc_info("job %lld (%s): %s", job_id, action, cc_status_name(next));
-	rc = 0;
-out:
-	json_decref(outs);
-	free(text);
-	return rc;
+	return cc_db_exec(db, SQL_FORGET_COMPLETE_UNITS, p, 1, NULL, NULL, err);
 }
 
 int cc_job_count_incomplete(struct cc_db *db, long long *jobs, long long *units,
 			    struct cc_err *err)
 {
-	struct cc_db_rows r;
+	struct incomplete r;
 
-	if (cc_db_query(db, SQL_COUNT_INCOMPLETE, NULL, 0, &r, err) < 0)
+	if (cc_db_select_one(db, SQL_COUNT_INCOMPLETE, NULL, 0, &INCOMPLETE, &r,
+			     err) < 0)
 		return -1;
-	*jobs = cc_db_cell_int(&r, 0, 0);
-	*units = cc_db_cell_int(&r, 0, 1);
-	cc_db_rows_free(&r);
+	*jobs = r.jobs;
+	*units = r.units;
 	return 0;
 }
 
@@ -538,24 +394,25 @@ int cc_job_cleanup_old(struct cc_db *db, const struct cc_config *cfg, int days,
 		       long long *deleted, struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(days) };
-	struct cc_db_rows r;
 
 	*deleted = 0;
 	for (;;) {
-		if (cc_db_query(db, SQL_OLD_JOBS, p, 1, &r, err) < 0)
+		struct cc_job *old;
+		size_t n;
+		int rc = 0;
+
+		if (cc_db_select(db, SQL_OLD_JOBS, p, 1, &cc_job_row, &old, &n, err) < 0)
 			return -1;
-		if (!r.nrows) {
-			cc_db_rows_free(&r);
-			return 0;
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			int k = cc_job_delete(db, cfg, old[i].id, err);
+
+			if (k < 0)
+				rc = -1;
+			else
+				*deleted += k;
 		}
-		for (size_t i = 0; i < r.nrows; i++) {
-			int k = cc_job_delete(db, cfg, cc_db_cell_int(&r, i, 0), err);
-			if (k < 0) {
-				cc_db_rows_free(&r);
-				return -1;
-			}
-			*deleted += k;
-		}
-		cc_db_rows_free(&r);
+		cc_db_rows_free(&cc_job_row, old, n);
+		if (rc < 0 || !n)
+			return rc;
 	}
 }

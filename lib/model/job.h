@@ -1,5 +1,6 @@
 /* job.h - the jobs table: creation from a request, lookup, JSON, deletion,
- * and the completion step run when a unit finishes (see work_unit.c).
+ * and the reads and writes of the completion step that central/lifecycle.c
+ * makes when a unit finishes.
  * Mirrors the original Job model: percent_complete, time_taken, color and
  * the JSON shape (keys in the original's order). */
 #ifndef CC_JOB_H
@@ -16,6 +17,8 @@
  * significant digits (0.0548, not 0.054800000000000001). */
 #define CC_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
 
+/* A jobs row as read, declared once (cc_job_row): every SELECT binds into
+ * it by column name and reads only what it needs. */
 struct cc_job {
 	long long id;
 	int status;
@@ -29,7 +32,10 @@ struct cc_job {
 	char created_at[32];  /* ISO-8601 UTC */
 	long long unit_count; /* rows in work_units (jobs.units_total) */
 	long long units_done; /* of them, succeeded or failed */
+	int has_callback;     /* callback_url is set (without reading it) */
 };
+
+extern const struct cc_dbrow cc_job_row;
 
 /* cc_job_color - the original's colour: hex MD5 of the decimal id,
  * characters [-7, -1) (6 hex digits), into out[7]. */
@@ -74,23 +80,27 @@ int cc_job_json_text(struct cc_db *db, long long id, char **out,
 int cc_job_delete(struct cc_db *db, const struct cc_config *cfg, long long id,
 		  struct cc_err *err);
 
-/* cc_job_check_completion - inside the caller's transaction, which holds
- * the job row lock (cc_job_lock) and passes what it read there, with the
- * unit counters as they are now: when every unit of the job is complete,
- * move the job on (splitting -> processing, processing -> merging with one
- * merge unit, or succeeded/failed with outputs gathered in input order and
- * the units removed). *callback_due is set when a complete job has a
- * callback_url. Returns 0 or -1. */
-int cc_job_check_completion(struct cc_db *db, const struct cc_config *cfg,
-			    long long job_id, int status, const char *action,
-			    long long total, long long done, int *callback_due,
-			    struct cc_err *err);
-
 /* cc_job_lock - SELECT ... FOR UPDATE on the job row (inside a
- * transaction); fills status, action (caller frees *action) and the unit
- * counters (total, done may be NULL). 1 found, 0 not, -1 error. */
-int cc_job_lock(struct cc_db *db, long long id, int *status, char **action,
-		long long *total, long long *done, struct cc_err *err);
+ * transaction) into *job: id, status, action, unit_count, units_done and
+ * has_callback (cleanup with cc_job_cleanup). 1 found, 0 not, -1 error. */
+int cc_job_lock(struct cc_db *db, long long id, struct cc_job *job,
+		struct cc_err *err);
+
+/* cc_job_set_status - move the job to status. */
+int cc_job_set_status(struct cc_db *db, long long id, int status,
+		      struct cc_err *err);
+
+/* cc_job_finish - the job is complete with status and outputs (a JSON
+ * array text): its time is taken, its callback (if any) becomes due now,
+ * and its counters forget the complete units, whose rows the caller
+ * removes. */
+int cc_job_finish(struct cc_db *db, long long id, int status,
+		  const char *outputs, struct cc_err *err);
+
+/* cc_job_forget_complete_units - the counters forget the complete units
+ * (their rows go next: the job moves on to a merge). */
+int cc_job_forget_complete_units(struct cc_db *db, long long id,
+				 struct cc_err *err);
 
 /* cc_job_count_incomplete - jobs not succeeded/failed, and their units
  * not yet done (from the counters: no scan of work_units). */

@@ -10,6 +10,43 @@
 #include "model/node_record.h"
 #include "model/work_unit.h"
 
+/* A node_records row as read, declared once: every SELECT below binds
+ * into it by column name (max_workers < 0 stands for NULL). */
+struct node_row {
+	long long id;
+	char *host;
+	char *instance;
+	char *enabled_actions;
+	char *tag;
+	int busy;
+	int max_workers;
+	long long used;       /* units assigned to it (a COUNT) */
+};
+
+static const struct cc_dbcol NODE_COLS[] = {
+	CC_COL(struct node_row, id, CC_COL_I64),
+	CC_COL(struct node_row, host, CC_COL_STR),
+	CC_COL(struct node_row, instance, CC_COL_STR),
+	CC_COL(struct node_row, enabled_actions, CC_COL_STR),
+	CC_COL(struct node_row, tag, CC_COL_STR),
+	CC_COL(struct node_row, busy, CC_COL_INT),
+	CC_COL(struct node_row, max_workers, CC_COL_INT),
+	CC_COL(struct node_row, used, CC_COL_I64),
+};
+static const struct cc_dbrow NODE = CC_DBROW(struct node_row, NODE_COLS);
+
+/* A worker, as GET /status lists them (worker_pid 0 for none). */
+struct worker_row {
+	long long node_record_id;
+	long long worker_pid;
+};
+
+static const struct cc_dbcol WORKER_COLS[] = {
+	CC_COL(struct worker_row, node_record_id, CC_COL_I64),
+	CC_COL(struct worker_row, worker_pid, CC_COL_I64),
+};
+static const struct cc_dbrow WORKER = CC_DBROW(struct worker_row, WORKER_COLS);
+
 static const char SQL_FIND_FOR_UPDATE[] =
 	"SELECT id, instance FROM node_records WHERE host = ? FOR UPDATE";
 static const char SQL_INSERT[] =
@@ -27,18 +64,19 @@ static const char SQL_DELETE[] =
 static const char SQL_BUSY[] =
 	"UPDATE node_records SET busy = 1 WHERE id = ?";
 static const char SQL_AVAILABLE[] =
-	"SELECT n.id, n.host, n.enabled_actions, n.max_workers,"
-	" (SELECT COUNT(*) FROM work_units w WHERE w.node_record_id = n.id)"
+	"SELECT n.id, n.host, n.enabled_actions,"
+	" COALESCE(n.max_workers, -1) AS max_workers,"
+	" (SELECT COUNT(*) FROM work_units w WHERE w.node_record_id = n.id) AS used"
 	" FROM node_records n WHERE n.busy = 0"
 	" AND n.updated_at > NOW(6) - INTERVAL ? SECOND ORDER BY n.id";
 static const char SQL_SILENT[] =
 	"SELECT id, host FROM node_records"
 	" WHERE updated_at < NOW(6) - INTERVAL ? SECOND";
 static const char SQL_STATUS_NODES[] =
-	"SELECT id, host, tag, busy, max_workers FROM node_records"
-	" ORDER BY host DESC";
+	"SELECT id, host, tag, busy, COALESCE(max_workers, -1) AS max_workers"
+	" FROM node_records ORDER BY host DESC";
 static const char SQL_STATUS_WORKERS[] =
-	"SELECT node_record_id, worker_pid FROM work_units"
+	"SELECT node_record_id, COALESCE(worker_pid, 0) AS worker_pid FROM work_units"
 	" WHERE node_record_id IS NOT NULL ORDER BY node_record_id, id";
 
 int cc_node_host_valid(const char *host, int *port)
@@ -101,8 +139,8 @@ int cc_node_check_in(struct cc_db *db, const struct cc_node_checkin *in,
 		     unsigned long long *released, struct cc_err *err)
 {
 	struct cc_dbv find[] = { CC_DBS(in->host) };
-	struct cc_db_rows r = { 0 };
-	int port, rc = -1;
+	struct node_row r = { 0 };
+	int port, rc = -1, found;
 
 	*released = 0;
 	if (!cc_node_host_valid(in->host, &port))
@@ -117,11 +155,12 @@ int cc_node_check_in(struct cc_db *db, const struct cc_node_checkin *in,
 		return cc_err_set(err, CC_ERR_BAD_REQUEST, "instance is longer than 64 characters");
 	if (cc_db_begin(db, err) < 0)
 		return -1;
-	if (cc_db_query(db, SQL_FIND_FOR_UPDATE, find, 1, &r, err) < 0)
+	found = cc_db_select_one(db, SQL_FIND_FOR_UPDATE, find, 1, &NODE, &r, err);
+	if (found < 0)
 		goto out;
 	{
 		struct cc_dbv mw = in->max_workers < 0 ? CC_DBNULL : CC_DBI(in->max_workers);
-		if (!r.nrows) {
+		if (!found) {
 			struct cc_dbv p[] = { CC_DBS(in->host), CC_DBS(in->ip_address),
 				CC_DBI(port), CC_DBS(in->enabled_actions), CC_DBI(in->busy),
 				CC_DBS(in->tag), mw, CC_DBS(in->instance) };
@@ -129,8 +168,8 @@ int cc_node_check_in(struct cc_db *db, const struct cc_node_checkin *in,
 				goto out;
 			cc_info("node %s checked in (new)", in->host);
 		} else {
-			long long id = cc_db_cell_int(&r, 0, 0);
-			const char *old = cc_db_cell(&r, 0, 1);
+			long long id = r.id;
+			const char *old = r.instance;
 			struct cc_dbv p[] = { CC_DBS(in->ip_address), CC_DBI(port),
 				CC_DBS(in->enabled_actions), CC_DBI(in->busy),
 				CC_DBS(in->tag), mw, CC_DBS(in->instance), CC_DBI(id) };
@@ -152,7 +191,7 @@ int cc_node_check_in(struct cc_db *db, const struct cc_node_checkin *in,
 	rc = 0;
 out:
 	cc_db_rollback(db);
-	cc_db_rows_free(&r);
+	cc_db_row_cleanup(&NODE, &r);
 	return rc;
 }
 
@@ -215,28 +254,28 @@ int cc_node_list_available(struct cc_db *db, const struct cc_config *cfg,
 			   struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(silence_limit(cfg)) };
-	struct cc_db_rows r;
+	struct node_row *r;
 	struct cc_node *out;
-	size_t total = 1;
+	size_t total = 1, nr;
 	int n = 0;
 
 	*nodes = NULL;
 	*all_actions = NULL;
-	if (cc_db_query(db, SQL_AVAILABLE, p, 1, &r, err) < 0)
+	if (cc_db_select(db, SQL_AVAILABLE, p, 1, &NODE, &r, &nr, err) < 0)
 		return -1;
-	out = calloc(r.nrows ? r.nrows : 1, sizeof(*out));
+	out = calloc(nr ? nr : 1, sizeof(*out));
 	if (!out)
 		goto oom;
-	for (size_t i = 0; i < r.nrows; i++) {
-		const char *acts = cc_db_cell(&r, i, 2) ? cc_db_cell(&r, i, 2) : "";
-		long long used = cc_db_cell_int(&r, i, 4);
-		int cap = cc_db_cell_null(&r, i, 3) || cc_db_cell_int(&r, i, 3) <= 0 ?
-			INT_MAX : (int)(cc_db_cell_int(&r, i, 3) - used);
+	for (size_t i = 0; i < nr; i++) {
+		const char *acts = r[i].enabled_actions ? r[i].enabled_actions : "";
+		int cap = r[i].max_workers <= 0 ? INT_MAX :
+			(int)(r[i].max_workers - r[i].used);
 
 		if (cap <= 0 || !*acts)
 			continue;
-		out[n].id = cc_db_cell_int(&r, i, 0);
-		out[n].host = strdup(cc_db_cell(&r, i, 1));
+		out[n].id = r[i].id;
+		out[n].host = r[i].host;
+		r[i].host = NULL;
 		out[n].actions = malloc(strlen(acts) + 3);
 		out[n].capacity = cap;
 		if (!out[n].host || !out[n].actions) {
@@ -264,11 +303,11 @@ int cc_node_list_available(struct cc_db *db, const struct cc_config *cfg,
 		}
 		(*all_actions)[o] = '\0';
 	}
-	cc_db_rows_free(&r);
+	cc_db_rows_free(&NODE, r, nr);
 	*nodes = out;
 	return n;
 oom:
-	cc_db_rows_free(&r);
+	cc_db_rows_free(&NODE, r, nr);
 	cc_node_list_free(out, n);
 	return cc_err_set(err, CC_ERR_INTERNAL, "out of memory listing nodes");
 }
@@ -285,68 +324,71 @@ int cc_node_expire(struct cc_db *db, const struct cc_config *cfg, int *removed,
 		   struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(silence_limit(cfg)) };
-	struct cc_db_rows r;
+	struct node_row *r;
+	size_t n;
+	int rc = 0;
 
 	*removed = 0;
-	if (cc_db_query(db, SQL_SILENT, p, 1, &r, err) < 0)
+	if (cc_db_select(db, SQL_SILENT, p, 1, &NODE, &r, &n, err) < 0)
 		return -1;
-	for (size_t i = 0; i < r.nrows; i++) {
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		cc_warn("node %s has not checked in for %ld s: treating it as gone",
-			cc_db_cell(&r, i, 1), silence_limit(cfg));
-		if (cc_node_remove(db, cc_db_cell_int(&r, i, 0), err) < 0) {
-			cc_db_rows_free(&r);
-			return -1;
-		}
-		(*removed)++;
+			r[i].host, silence_limit(cfg));
+		if (cc_node_remove(db, r[i].id, err) < 0)
+			rc = -1;
+		else
+			(*removed)++;
 	}
-	cc_db_rows_free(&r);
-	return 0;
+	cc_db_rows_free(&NODE, r, n);
+	return rc;
 }
 
 json_t *cc_node_status_json(struct cc_db *db, struct cc_err *err)
 {
-	struct cc_db_rows nodes, workers;
+	struct node_row *nodes;
+	struct worker_row *workers;
+	size_t nn, nw;
 	json_t *arr = NULL;
 
-	if (cc_db_query(db, SQL_STATUS_NODES, NULL, 0, &nodes, err) < 0)
+	if (cc_db_select(db, SQL_STATUS_NODES, NULL, 0, &NODE, &nodes, &nn, err) < 0)
 		return NULL;
-	if (cc_db_query(db, SQL_STATUS_WORKERS, NULL, 0, &workers, err) < 0) {
-		cc_db_rows_free(&nodes);
+	if (cc_db_select(db, SQL_STATUS_WORKERS, NULL, 0, &WORKER, &workers, &nw,
+			 err) < 0) {
+		cc_db_rows_free(&NODE, nodes, nn);
 		return NULL;
 	}
 	arr = json_array();
-	for (size_t i = 0; arr && i < nodes.nrows; i++) {
-		long long id = cc_db_cell_int(&nodes, i, 0);
+	for (size_t i = 0; arr && i < nn; i++) {
+		const struct node_row *nd = &nodes[i];
 		json_t *pids = json_array();
 		json_t *o;
 		long long used = 0;
+		int busy;
 
-		for (size_t k = 0; pids && k < workers.nrows; k++)
-			if (cc_db_cell_int(&workers, k, 0) == id) {
+		for (size_t k = 0; pids && k < nw; k++)
+			if (workers[k].node_record_id == nd->id) {
 				used++;
-				json_array_append_new(pids, cc_db_cell_null(&workers, k, 1) ?
-					json_null() : json_integer(cc_db_cell_int(&workers, k, 1)));
+				json_array_append_new(pids, workers[k].worker_pid ?
+					json_integer(workers[k].worker_pid) : json_null());
 			}
-		int busy = cc_db_cell_int(&nodes, i, 3) ||
-			(!cc_db_cell_null(&nodes, i, 4) && cc_db_cell_int(&nodes, i, 4) > 0 &&
-			 used >= cc_db_cell_int(&nodes, i, 4));
+		busy = nd->busy || (nd->max_workers > 0 && used >= nd->max_workers);
 		o = json_object();
 		if (!o || !pids ||
-		    json_object_set_new(o, "host", json_string(cc_db_cell(&nodes, i, 1))) ||
-		    json_object_set_new(o, "tag", cc_db_cell(&nodes, i, 2) ?
-					json_string(cc_db_cell(&nodes, i, 2)) : json_null()) ||
+		    json_object_set_new(o, "host", json_string(nd->host)) ||
+		    json_object_set_new(o, "tag", nd->tag ? json_string(nd->tag) :
+					json_null()) ||
 		    json_object_set_new(o, "workers", pids) ||
 		    json_object_set_new(o, "status", json_string(busy ? "busy" : "available")) ||
 		    /* an addition, after the original's keys */
-		    json_object_set_new(o, "max_workers", cc_db_cell_null(&nodes, i, 4) ?
-					json_null() : json_integer(cc_db_cell_int(&nodes, i, 4))) ||
+		    json_object_set_new(o, "max_workers", nd->max_workers < 0 ?
+					json_null() : json_integer(nd->max_workers)) ||
 		    json_array_append_new(arr, o)) {
 			json_decref(arr);
 			arr = NULL;
 		}
 	}
-	cc_db_rows_free(&nodes);
-	cc_db_rows_free(&workers);
+	cc_db_rows_free(&NODE, nodes, nn);
+	cc_db_rows_free(&WORKER, workers, nw);
 	if (!arr)
 		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	return arr;

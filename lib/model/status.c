@@ -3,10 +3,14 @@
 
 const char *cc_status_name(int status)
 {
-	static const char *const names[] = { "unknown", "processing",
-		"succeeded", "failed", "splitting", "merging" };
-
-	return status >= 1 && status <= 5 ? names[status] : names[0];
+	switch (status) {
+	case CC_STATUS_PROCESSING: return "processing";
+	case CC_STATUS_SUCCEEDED:  return "succeeded";
+	case CC_STATUS_FAILED:     return "failed";
+	case CC_STATUS_SPLITTING:  return "splitting";
+	case CC_STATUS_MERGING:    return "merging";
+	}
+	return "unknown";
 }
 
 int cc_status_complete(int status)

@@ -1,20 +1,21 @@
 /* work_unit.c - the work_units table. The rules that keep a unit from being
- * lost or run twice live here:
+ * lost or run twice, as far as they are SQL, live here:
  *  - reserve is one UPDATE with a random reservation number (lock-free
  *    between any number of dispatchers);
  *  - assign only touches a unit still reserved by us and incomplete, and
  *    clears the reservation, so a result that arrived first is never
  *    overwritten (no ghost assignments);
- *  - finish runs in one transaction with the job row locked;
- *  - an assignment carries a lease; expired leases count as failed attempts,
- *    and stale reservations (a dispatcher died mid-pass) are released. */
+ *  - the writes of a result are made by central/lifecycle.c inside one
+ *    transaction holding the job row, then the unit row;
+ *  - an assignment carries a lease; stale reservations (a dispatcher died
+ *    mid-pass) are released. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include "model/job.h"
 #include "core/log.h"
+#include "model/action.h"
 #include "model/status.h"
 #include "model/work_unit.h"
 
@@ -28,15 +29,39 @@ static char sql_insert_batch[sizeof(INSERT_HEAD) + BATCH * (sizeof(INSERT_ROW) +
 static const char SQL_INSERT_ONE[] = INSERT_HEAD INSERT_ROW;
 static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
 
+static const struct cc_dbcol UNIT_COLS[] = {
+	CC_COL(struct cc_work_unit, id, CC_COL_I64),
+	CC_COL(struct cc_work_unit, job_id, CC_COL_I64),
+	CC_COL(struct cc_work_unit, status, CC_COL_INT),
+	CC_COL(struct cc_work_unit, attempts, CC_COL_INT),
+	CC_COL(struct cc_work_unit, worker_pid, CC_COL_I64),
+	CC_COL(struct cc_work_unit, node_record_id, CC_COL_I64),
+	CC_COL(struct cc_work_unit, last_node_id, CC_COL_I64),
+	CC_COL(struct cc_work_unit, position, CC_COL_I64),
+	CC_COL(struct cc_work_unit, input_is_json, CC_COL_INT),
+	CC_COL(struct cc_work_unit, action, CC_COL_STR),
+	CC_COL_STRLEN(struct cc_work_unit, input, input_len),
+	CC_COL(struct cc_work_unit, output, CC_COL_STR),
+	CC_COL(struct cc_work_unit, options, CC_COL_STR),
+	CC_COL(struct cc_work_unit, host, CC_COL_STR),
+	CC_COL(struct cc_work_unit, running_for, CC_COL_DBL),
+};
+const struct cc_dbrow cc_work_unit_row = CC_DBROW(struct cc_work_unit, UNIT_COLS);
+
+/* Seconds since the unit last changed (its assignment, for a running one). */
+#define RUNNING_FOR "TIMESTAMPDIFF(MICROSECOND, w.updated_at, NOW(6)) / 1000000.0" \
+	" AS running_for"
+
 static const char SQL_UNIT_JOB[] =
 	"SELECT job_id FROM work_units WHERE id = ?";
 static const char SQL_UNIT_LOCK[] =
-	"SELECT status, attempts, worker_pid, node_record_id, position, action"
-	" FROM work_units WHERE id = ? FOR UPDATE";
+	"SELECT id, job_id, status, attempts, worker_pid, node_record_id, position,"
+	" action FROM work_units WHERE id = ? FOR UPDATE";
 /* The unit and its job's done counter in one statement (both rows are
  * locked already): one round trip fewer on every unit. */
 static const char SQL_SUCCEED[] =
-	"UPDATE work_units w, jobs j SET w.status = 2, w.output = ?, w.time = ?,"
+	"UPDATE work_units w, jobs j SET w.status = " CC_SQL_SUCCEEDED ","
+	" w.output = ?, w.time = ?,"
 	" w.attempts = w.attempts + 1, w.node_record_id = NULL,"
 	" w.worker_pid = NULL, w.reservation = NULL, w.lease_until = NULL,"
 	" w.updated_at = NOW(6), j.units_done = j.units_done + 1"
@@ -48,17 +73,30 @@ static const char SQL_RETRY[] =
 	" available_at = NOW(6) + INTERVAL ? SECOND, updated_at = NOW(6)"
 	" WHERE id = ?";
 static const char SQL_FAIL[] =
-	"UPDATE work_units SET status = 3, output = ?, time = ?, attempts = ?,"
-	" node_record_id = NULL, worker_pid = NULL, reservation = NULL,"
-	" lease_until = NULL, updated_at = NOW(6) WHERE id = ?";
+	"UPDATE work_units w, jobs j SET w.status = " CC_SQL_FAILED ","
+	" w.output = ?, w.time = ?, w.attempts = ?,"
+	" w.node_record_id = NULL, w.worker_pid = NULL, w.reservation = NULL,"
+	" w.lease_until = NULL, w.updated_at = NOW(6),"
+	" j.units_done = j.units_done + 1 WHERE w.id = ? AND j.id = ?";
 static const char SQL_DELETE_UNIT[] =
 	"DELETE FROM work_units WHERE id = ?";
+/* Index lookups on (job_id, status): never a scan of the job's units. */
+static const char SQL_JOB_STATE[] =
+	"SELECT EXISTS(SELECT 1 FROM work_units WHERE job_id = ?"
+	" AND status = " CC_SQL_FAILED ") AS failed,"
+	" EXISTS(SELECT 1 FROM work_units WHERE job_id = ?"
+	" AND status = " CC_SQL_SPLITTING ") AS splitting";
+static const char SQL_COMPLETE_OUTPUTS[] =
+	"SELECT output FROM work_units WHERE job_id = ?"
+	" AND status IN " CC_SQL_COMPLETE " ORDER BY position, id";
+static const char SQL_DELETE_COMPLETE[] =
+	"DELETE FROM work_units WHERE job_id = ? AND status IN " CC_SQL_COMPLETE;
 /* FORCE INDEX: left alone, MariaDB may intersect the reservation and node
  * indexes, which walks every finished unit of a big job on each pass. */
 static const char SQL_RESERVE[] =
 	"UPDATE work_units FORCE INDEX (index_work_units_available)"
 	" SET reservation = ?, updated_at = NOW(6)"
-	" WHERE status IN (1, 4, 5) AND reservation IS NULL"
+	" WHERE status IN " CC_SQL_INCOMPLETE " AND reservation IS NULL"
 	" AND node_record_id IS NULL"
 	" AND (available_at IS NULL OR available_at <= NOW(6))"
 	" AND FIND_IN_SET(action, ?) > 0"
@@ -73,32 +111,29 @@ static const char SQL_ASSIGN[] =
 	"UPDATE work_units SET node_record_id = ?, worker_pid = ?,"
 	" reservation = NULL, lease_until = NOW(6) + INTERVAL ? SECOND,"
 	" updated_at = NOW(6)"
-	" WHERE id = ? AND reservation = ? AND status IN (1, 4, 5)";
+	" WHERE id = ? AND reservation = ? AND status IN " CC_SQL_INCOMPLETE;
 static const char SQL_CANCEL[] =
 	"UPDATE work_units SET reservation = NULL WHERE reservation = ?";
 static const char SQL_RELEASE_NODE[] =
 	"UPDATE work_units SET node_record_id = NULL, worker_pid = NULL,"
 	" lease_until = NULL, updated_at = NOW(6)"
-	" WHERE node_record_id = ? AND status IN (1, 4, 5)";
+	" WHERE node_record_id = ? AND status IN " CC_SQL_INCOMPLETE;
 static const char SQL_EXPIRED[] =
-	"SELECT w.id, COALESCE(w.worker_pid, 0), COALESCE(n.host, '?'),"
-	" TIMESTAMPDIFF(MICROSECOND, w.updated_at, NOW(6)) / 1000000.0"
+	"SELECT w.id, w.worker_pid, COALESCE(n.host, '?') AS host, " RUNNING_FOR
 	" FROM work_units w LEFT JOIN node_records n ON n.id = w.node_record_id"
-	" WHERE w.lease_until < NOW(6) AND w.status IN (1, 4, 5) LIMIT 100";
+	" WHERE w.lease_until < NOW(6) AND w.status IN " CC_SQL_INCOMPLETE
+	" LIMIT 100";
 static const char SQL_STALE_RESERVATIONS[] =
 	"UPDATE work_units SET reservation = NULL"
 	" WHERE reservation IS NOT NULL AND node_record_id IS NULL"
 	" AND updated_at < NOW(6) - INTERVAL 5 MINUTE";
 static const char SQL_BY_WORKER[] =
-	"SELECT w.id, w.job_id, w.action, w.status, w.attempts, w.input,"
-	" TIMESTAMPDIFF(MICROSECOND, w.updated_at, NOW(6)) / 1000000.0,"
-	" n.host, w.worker_pid"
+	"SELECT w.id, w.job_id, w.action, w.status, w.attempts, w.input, "
+	RUNNING_FOR ", n.host, w.worker_pid"
 	" FROM work_units w JOIN node_records n ON n.id = w.node_record_id"
 	" WHERE w.worker_pid = ? AND n.host = ? LIMIT 1";
 static const char SQL_ADD_UNITS[] =
 	"UPDATE jobs SET units_total = units_total + ? WHERE id = ?";
-static const char SQL_UNIT_DONE[] =
-	"UPDATE jobs SET units_done = units_done + 1 WHERE id = ?";
 static const char SQL_UNIT_REMOVED[] =
 	"UPDATE jobs SET units_total = units_total - 1 WHERE id = ?";
 
@@ -178,193 +213,161 @@ out:
 	return rc;
 }
 
-/* A split's output must be {"output": [...]}; its elements become the
- * job's processing units, placed after the split unit in input order. */
-static int expand_split(struct cc_db *db, long long job_id, const char *action,
-			long long position, json_t *arr, struct cc_err *err)
-{
-	size_t n = json_array_size(arr);
-	struct cc_unit_input *in = calloc(n ? n : 1, sizeof(*in));
-	char **owned = calloc(n ? n : 1, sizeof(*owned));
-	int rc = -1;
-
-	if (!in || !owned) {
-		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (cc_unit_input_from_json(json_array_get(arr, i),
-					    position * 1000000 + (long long)i,
-					    &in[i], &owned[i]) < 0) {
-			cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
-			goto out;
-		}
-	rc = n ? cc_work_unit_create_many(db, job_id, action,
-					  CC_STATUS_PROCESSING, in, n, err) : 0;
-out:
-	if (owned)
-		for (size_t i = 0; i < n; i++)
-			free(owned[i]);
-	free(owned);
-	free(in);
-	return rc;
-}
-
-static int record_failure(struct cc_db *db, const struct cc_config *cfg,
-			  long long job_id, long long id, int attempts,
-			  const char *output, double time, struct cc_err *err)
-{
-	int tries = attempts + 1;
-
-	if (tries < cfg->work_unit_retries) {
-		long long backoff = (long long)cfg->retry_backoff << (tries - 1 < 20 ? tries - 1 : 20);
-		struct cc_dbv p[] = { CC_DBI(tries), CC_DBS(output), CC_DBD(time),
-				      CC_DBI(backoff), CC_DBI(id) };
-		cc_info("unit %lld: attempt %d failed, retrying in %lld s", id,
-			tries, backoff);
-		return cc_db_exec(db, SQL_RETRY, p, 5, NULL, NULL, err) < 0 ? -1 : 0;
-	} else {
-		struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(tries),
-				      CC_DBI(id) };
-		struct cc_dbv j[] = { CC_DBI(job_id) };
-		cc_info("unit %lld: failed after %d attempts", id, tries);
-		return cc_db_exec(db, SQL_FAIL, p, 4, NULL, NULL, err) < 0 ||
-		       cc_db_exec(db, SQL_UNIT_DONE, j, 1, NULL, NULL, err) < 0 ? -1 : 1;
-	}
-}
-
-static int finish_once(struct cc_db *db, const struct cc_config *cfg,
-		       long long id, long long pid, int succeeded,
-		       const char *output, double time, struct cc_finish *f,
-		       struct cc_err *err);
-
-int cc_work_unit_finish(struct cc_db *db, const struct cc_config *cfg,
-			long long id, long long pid, int succeeded,
-			const char *output, double time, struct cc_finish *f,
+int cc_work_unit_job_of(struct cc_db *db, long long id, long long *job_id,
 			struct cc_err *err)
 {
-	int rc;
+	struct cc_dbv p[] = { CC_DBI(id) };
+	int found;
 
-	for (int tries = 1;; tries++) {
-		rc = finish_once(db, cfg, id, pid, succeeded, output, time, f, err);
-		if (rc == 0 || tries == 5 || !cc_db_retryable(err))
-			return rc;
-		cc_debug("unit %lld: %s; running the transaction again", id, err->msg);
-	}
+	if (cc_db_query_int(db, SQL_UNIT_JOB, p, 1, job_id, &found, err) < 0)
+		return -1;
+	return found;
 }
 
-static int finish_once(struct cc_db *db, const struct cc_config *cfg,
-		       long long id, long long pid, int succeeded,
-		       const char *output, double time, struct cc_finish *f,
+int cc_work_unit_lock(struct cc_db *db, long long id, struct cc_work_unit *u,
+		      struct cc_err *err)
+{
+	struct cc_dbv p[] = { CC_DBI(id) };
+
+	return cc_db_select_one(db, SQL_UNIT_LOCK, p, 1, &cc_work_unit_row, u, err);
+}
+
+int cc_work_unit_succeed(struct cc_db *db, const struct cc_work_unit *u,
+			 const char *output, double time, struct cc_err *err)
+{
+	struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(u->id),
+			      CC_DBI(u->job_id) };
+
+	return cc_db_exec(db, SQL_SUCCEED, p, 4, NULL, NULL, err);
+}
+
+int cc_work_unit_retry(struct cc_db *db, const struct cc_work_unit *u, int tries,
+		       const char *output, double time, long long backoff_s,
 		       struct cc_err *err)
 {
-	struct cc_dbv pid_p[] = { CC_DBI(id) };
-	struct cc_dbv job_p[1];
-	struct cc_db_rows r = { 0 };
-	json_t *parsed = NULL, *value;
-	long long job_id, worker_pid, position, total = 0, done = 0;
-	int found, status, attempts, rc = -1, job_status, k;
-	char *action = NULL, *job_action = NULL;
+	struct cc_dbv p[] = { CC_DBI(tries), CC_DBS(output), CC_DBD(time),
+			      CC_DBI(backoff_s), CC_DBI(u->id) };
 
-	memset(f, 0, sizeof(*f));
-	parsed = json_loads(output, JSON_DECODE_ANY, NULL);
-	if (!json_is_object(parsed) || !json_object_get(parsed, "output")) {
-		json_decref(parsed);
-		return cc_err_set(err, CC_ERR_BAD_REQUEST, "output must be JSON text of the form "
-				  "{\"output\": VALUE}");
-	}
-	value = json_object_get(parsed, "output");
-	if (cc_db_begin(db, err) < 0)
-		goto out;
-	if (cc_db_query_int(db, SQL_UNIT_JOB, pid_p, 1, &job_id, &found, err) < 0)
-		goto out;
-	if (!found) {
-		f->outcome = CC_FINISH_NOT_FOUND;
-		rc = 0;
-		goto out;
-	}
-	/* Lock order everywhere: job row, then unit rows. */
-	found = cc_job_lock(db, job_id, &job_status, &job_action, &total, &done, err);
-	if (found < 0)
-		goto out;
-	if (cc_db_query(db, SQL_UNIT_LOCK, pid_p, 1, &r, err) < 0)
-		goto out;
-	if (!found || !r.nrows) {
-		f->outcome = CC_FINISH_NOT_FOUND;
-		rc = 0;
-		goto out;
-	}
-	f->job_id = job_id;
-	job_p[0] = CC_DBI(job_id);
-	status = (int)cc_db_cell_int(&r, 0, 0);
-	attempts = (int)cc_db_cell_int(&r, 0, 1);
-	worker_pid = cc_db_cell_null(&r, 0, 2) ? 0 : cc_db_cell_int(&r, 0, 2);
-	position = cc_db_cell_int(&r, 0, 4);
-	action = cc_db_cell(&r, 0, 5) ? strdup(cc_db_cell(&r, 0, 5)) : NULL;
-	if (!action) {
-		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
-		goto out;
-	}
-	if (cc_status_complete(status) ||
-	    (pid > 0 && worker_pid > 0 && worker_pid != pid)) {
-		cc_info("unit %lld: ignoring a late report from pid %lld (%s)", id,
-			pid, cc_status_complete(status) ? "already complete" :
-			"unit reassigned");
-		f->outcome = CC_FINISH_IGNORED;
-		rc = 0;
-		goto out;
-	}
-	/* Keep total and done in step with what this changes, so the
-	 * completion check needs no second look at the job row. */
-	if (succeeded && status == CC_STATUS_SPLITTING && !json_is_array(value)) {
-		k = record_failure(db, cfg, job_id, id, attempts,
-				   "{\"output\":\"split must return a JSON array\"}",
-				   time, err);
-		if (k < 0)
-			goto out;
-		done += k;
-	} else if (succeeded && status == CC_STATUS_SPLITTING) {
-		if (expand_split(db, job_id, action, position, value, err) < 0 ||
-		    cc_db_exec(db, SQL_DELETE_UNIT, pid_p, 1, NULL, NULL, err) < 0 ||
-		    cc_db_exec(db, SQL_UNIT_REMOVED, job_p, 1, NULL, NULL, err) < 0)
-			goto out;
-		total += (long long)json_array_size(value) - 1;
-	} else if (succeeded) {
-		struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(id),
-				      CC_DBI(job_id) };
-		if (cc_db_exec(db, SQL_SUCCEED, p, 4, NULL, NULL, err) < 0)
-			goto out;
-		done++;
-	} else {
-		k = record_failure(db, cfg, job_id, id, attempts, output, time, err);
-		if (k < 0)
-			goto out;
-		done += k;
-	}
-	if (cc_job_check_completion(db, cfg, job_id, job_status, job_action, total,
-				    done, &f->callback_due, err) < 0)
-		goto out;
-	if (cc_db_commit(db, err) < 0)
-		goto out;
-	f->outcome = CC_FINISH_DONE;
-	rc = 0;
-out:
-	cc_db_rollback(db);
-	cc_db_rows_free(&r);
-	json_decref(parsed);
-	free(action);
-	free(job_action);
-	return rc;
+	return cc_db_exec(db, SQL_RETRY, p, 5, NULL, NULL, err);
+}
+
+int cc_work_unit_fail(struct cc_db *db, const struct cc_work_unit *u, int tries,
+		      const char *output, double time, struct cc_err *err)
+{
+	struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(tries),
+			      CC_DBI(u->id), CC_DBI(u->job_id) };
+
+	return cc_db_exec(db, SQL_FAIL, p, 5, NULL, NULL, err);
+}
+
+int cc_work_unit_replace(struct cc_db *db, const struct cc_work_unit *u,
+			 const struct cc_unit_input *in, size_t n,
+			 struct cc_err *err)
+{
+	struct cc_dbv unit[] = { CC_DBI(u->id) };
+	struct cc_dbv job[] = { CC_DBI(u->job_id) };
+
+	if (n && cc_work_unit_create_many(db, u->job_id, u->action,
+					  CC_STATUS_PROCESSING, in, n, err) < 0)
+		return -1;
+	if (cc_db_exec(db, SQL_DELETE_UNIT, unit, 1, NULL, NULL, err) < 0 ||
+	    cc_db_exec(db, SQL_UNIT_REMOVED, job, 1, NULL, NULL, err) < 0)
+		return -1;
+	return 0;
+}
+
+struct job_state {
+	int failed, splitting;
+};
+static const struct cc_dbcol JOB_STATE_COLS[] = {
+	CC_COL(struct job_state, failed, CC_COL_INT),
+	CC_COL(struct job_state, splitting, CC_COL_INT),
+};
+static const struct cc_dbrow JOB_STATE = CC_DBROW(struct job_state, JOB_STATE_COLS);
+
+int cc_work_unit_job_state(struct cc_db *db, long long job_id, int *failed,
+			   int *splitting, struct cc_err *err)
+{
+	struct cc_dbv p[] = { CC_DBI(job_id), CC_DBI(job_id) };
+	struct job_state st;
+
+	if (cc_db_select_one(db, SQL_JOB_STATE, p, 2, &JOB_STATE, &st, err) < 0)
+		return -1;
+	*failed = st.failed;
+	*splitting = st.splitting;
+	return 0;
+}
+
+struct output_walk {
+	int (*fn)(const char *output, void *ctx);
+	void *ctx;
+};
+
+static int each_output(void *r, void *ctx)
+{
+	struct output_walk *w = ctx;
+
+	return w->fn(((struct cc_work_unit *)r)->output, w->ctx);
+}
+
+int cc_work_unit_each_output(struct cc_db *db, long long job_id,
+			     int (*fn)(const char *output, void *ctx), void *ctx,
+			     struct cc_err *err)
+{
+	struct cc_dbv p[] = { CC_DBI(job_id) };
+	struct output_walk w = { fn, ctx };
+
+	return cc_db_each(db, SQL_COMPLETE_OUTPUTS, p, 1, &cc_work_unit_row,
+			  each_output, &w, err);
+}
+
+int cc_work_unit_delete_complete(struct cc_db *db, long long job_id,
+				 struct cc_err *err)
+{
+	struct cc_dbv p[] = { CC_DBI(job_id) };
+
+	return cc_db_exec(db, SQL_DELETE_COMPLETE, p, 1, NULL, NULL, err);
+}
+
+/* The unit JSON sent to a node: keys in the original's order;
+ * input_is_json is our addition, ignored by Ruby nodes. New string or
+ * NULL on out of memory. */
+static json_t *options_json(const char *text)
+{
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+
+	return o ? o : json_object();
+}
+
+static char *unit_payload(const struct cc_work_unit *w)
+{
+	json_t *o = json_object();
+	char *text = NULL;
+
+	if (o && !json_object_set_new(o, "id", json_integer(w->id)) &&
+	    !json_object_set_new(o, "job_id", json_integer(w->job_id)) &&
+	    !json_object_set_new(o, "input", json_stringn(w->input ? w->input : "",
+							    w->input_len)) &&
+	    !json_object_set_new(o, "attempts", json_integer(w->attempts)) &&
+	    !json_object_set_new(o, "action", json_string(w->action)) &&
+	    !json_object_set_new(o, "options", options_json(w->options)) &&
+	    !json_object_set_new(o, "status", json_integer(w->status)) &&
+	    (!w->input_is_json ||
+	     !json_object_set_new(o, "input_is_json", json_true())))
+		text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
 }
 
 int cc_work_unit_reserve(struct cc_db *db, const char *actions, int limit,
 			 int *reservation, struct cc_reserved_unit **units,
 			 struct cc_err *err)
 {
-	struct cc_db_rows r;
+	struct cc_work_unit *rows = NULL;
 	unsigned long long affected = 0;
 	unsigned int rnd = 0;
 	struct cc_reserved_unit *u;
+	size_t nrows = 0;
 	int n;
 
 	*units = NULL;
@@ -381,47 +384,34 @@ int cc_work_unit_reserve(struct cc_db *db, const char *actions, int limit,
 		return 0;
 	{
 		struct cc_dbv p[] = { CC_DBI(*reservation) };
-		if (cc_db_query(db, SQL_RESERVED, p, 1, &r, err) < 0)
+		if (cc_db_select(db, SQL_RESERVED, p, 1, &cc_work_unit_row, &rows,
+				 &nrows, err) < 0)
 			return -1;
 	}
-	u = calloc(r.nrows ? r.nrows : 1, sizeof(*u));
+	u = calloc(nrows ? nrows : 1, sizeof(*u));
 	if (!u) {
-		cc_db_rows_free(&r);
+		cc_db_rows_free(&cc_work_unit_row, rows, nrows);
 		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	}
-	for (n = 0; (size_t)n < r.nrows; n++) {
-		json_t *o = json_object();
-		json_t *opts = json_loads(cc_db_cell(&r, n, 6) ? cc_db_cell(&r, n, 6) : "{}",
-					  0, NULL);
-		u[n].id = cc_db_cell_int(&r, n, 0);
-		u[n].job_id = cc_db_cell_int(&r, n, 1);
-		u[n].attempts = (int)cc_db_cell_int(&r, n, 3);
-		u[n].status = (int)cc_db_cell_int(&r, n, 5);
-		u[n].input_is_json = (int)cc_db_cell_int(&r, n, 7);
-		u[n].last_node_id = cc_db_cell_int(&r, n, 8);
-		u[n].action = strdup(cc_db_cell(&r, n, 4));
-		/* Keys in the original's order; input_is_json is our addition,
-		 * ignored by Ruby nodes. */
-		if (o && !json_object_set_new(o, "id", json_integer(u[n].id)) &&
-		    !json_object_set_new(o, "job_id", json_integer(u[n].job_id)) &&
-		    !json_object_set_new(o, "input",
-			json_stringn(cc_db_cell(&r, n, 2), cc_db_cell_len(&r, n, 2))) &&
-		    !json_object_set_new(o, "attempts", json_integer(u[n].attempts)) &&
-		    !json_object_set_new(o, "action", json_string(u[n].action)) &&
-		    !json_object_set_new(o, "options", opts ? opts : json_object()) &&
-		    !json_object_set_new(o, "status", json_integer(u[n].status)) &&
-		    (!u[n].input_is_json ||
-		     !json_object_set_new(o, "input_is_json", json_true())))
-			u[n].payload = json_dumps(o, JSON_COMPACT);
-		opts = NULL;
-		json_decref(o);
+	for (n = 0; (size_t)n < nrows; n++) {
+		struct cc_work_unit *w = &rows[n];
+
+		u[n].id = w->id;
+		u[n].job_id = w->job_id;
+		u[n].attempts = w->attempts;
+		u[n].status = w->status;
+		u[n].input_is_json = w->input_is_json;
+		u[n].last_node_id = w->last_node_id;
+		u[n].payload = unit_payload(w);
+		u[n].action = w->action;
+		w->action = NULL;
 		if (!u[n].payload || !u[n].action) {
 			cc_work_unit_reserved_free(u, n + 1);
-			cc_db_rows_free(&r);
+			cc_db_rows_free(&cc_work_unit_row, rows, nrows);
 			return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		}
 	}
-	cc_db_rows_free(&r);
+	cc_db_rows_free(&cc_work_unit_row, rows, nrows);
 	*units = u;
 	return n;
 }
@@ -464,72 +454,45 @@ int cc_work_unit_release_node(struct cc_db *db, long long node_id,
 	return cc_db_exec(db, SQL_RELEASE_NODE, p, 1, released, NULL, err);
 }
 
-int cc_work_unit_expire_leases(struct cc_db *db, const struct cc_config *cfg,
-			       int *expired, struct cc_err *err)
+int cc_work_unit_release_stale_reservations(struct cc_db *db, struct cc_err *err)
 {
-	struct cc_db_rows r;
+	return cc_db_exec(db, SQL_STALE_RESERVATIONS, NULL, 0, NULL, NULL, err);
+}
 
-	*expired = 0;
-	if (cc_db_exec(db, SQL_STALE_RESERVATIONS, NULL, 0, NULL, NULL, err) < 0)
-		return -1;
-	if (cc_db_query(db, SQL_EXPIRED, NULL, 0, &r, err) < 0)
-		return -1;
-	for (size_t i = 0; i < r.nrows; i++) {
-		struct cc_finish f;
-		char msg[512];
-		json_t *o = json_pack("{s:s+}", "output", "no result within its lease: "
-				      "the node ", cc_db_cell(&r, i, 2));
-		char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
-		json_decref(o);
-		snprintf(msg, sizeof(msg), "%s", text ? text : "{\"output\":\"lease expired\"}");
-		free(text);
-		cc_warn("unit %lld: lease expired on %s, counting a failed attempt",
-			cc_db_cell_int(&r, i, 0), cc_db_cell(&r, i, 2));
-		if (cc_work_unit_finish(db, cfg, cc_db_cell_int(&r, i, 0),
-					cc_db_cell_int(&r, i, 1), 0, msg,
-					cc_db_cell_dbl(&r, i, 3), &f, err) < 0) {
-			cc_db_rows_free(&r);
-			return -1;
-		}
-		(*expired)++;
-	}
-	cc_db_rows_free(&r);
-	return 0;
+int cc_work_unit_list_expired(struct cc_db *db, struct cc_work_unit **units,
+			      size_t *n, struct cc_err *err)
+{
+	return cc_db_select(db, SQL_EXPIRED, NULL, 0, &cc_work_unit_row, units, n,
+			    err);
 }
 
 int cc_work_unit_json_by_worker(struct cc_db *db, long long pid,
 				const char *host, char **out, struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(pid), CC_DBS(host) };
-	struct cc_db_rows r;
+	struct cc_work_unit w;
 	json_t *o;
-	int status;
+	int found;
 
 	*out = NULL;
-	if (cc_db_query(db, SQL_BY_WORKER, p, 2, &r, err) < 0)
-		return -1;
-	if (!r.nrows) {
-		cc_db_rows_free(&r);
-		return 0;
-	}
-	status = (int)cc_db_cell_int(&r, 0, 3);
+	found = cc_db_select_one(db, SQL_BY_WORKER, p, 2, &cc_work_unit_row, &w, err);
+	if (found <= 0)
+		return found;
 	o = json_pack("{s:I, s:I, s:s, s:s, s:i, s:s, s:I, s:s, s:s#, s:f}",
-		      "id", (json_int_t)cc_db_cell_int(&r, 0, 0),
-		      "job_id", (json_int_t)cc_db_cell_int(&r, 0, 1),
-		      "action", cc_db_cell(&r, 0, 2),
-		      "stage", status == 4 ? "split" : status == 5 ? "merge" : "process",
-		      "attempts", (int)cc_db_cell_int(&r, 0, 4),
-		      "status", cc_status_name(status),
-		      "pid", (json_int_t)cc_db_cell_int(&r, 0, 8),
-		      "host", cc_db_cell(&r, 0, 7),
-		      "input", cc_db_cell(&r, 0, 5), cc_db_cell_len(&r, 0, 5),
-		      "running_for", cc_db_cell_dbl(&r, 0, 6));
+		      "id", (json_int_t)w.id,
+		      "job_id", (json_int_t)w.job_id,
+		      "action", w.action,
+		      "stage", cc_action_stage_name(cc_action_stage_for_status(w.status)),
+		      "attempts", w.attempts,
+		      "status", cc_status_name(w.status),
+		      "pid", (json_int_t)w.worker_pid,
+		      "host", w.host,
+		      "input", w.input ? w.input : "", w.input_len,
+		      "running_for", w.running_for);
 	*out = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
-	cc_db_rows_free(&r);
+	cc_db_row_cleanup(&cc_work_unit_row, &w);
 	if (!*out)
 		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	return 1;
 }
-

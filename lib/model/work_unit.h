@@ -1,9 +1,10 @@
-/* work_unit.h - the work_units table: creation in bulk, the result of an
- * attempt (finish), reservation and assignment for dispatch, leases, and
- * the unit JSON sent to nodes. A unit's `input` travels as a JSON string
- * (the original's wire format); input_is_json says whether that string is
- * JSON text (a non-string input, a merge unit's array) so that our workers
- * can give the action the input's real JSON type. */
+/* work_unit.h - the work_units table: creation in bulk, reservation and
+ * assignment for dispatch, and the reads and writes the unit/job state
+ * machine (central/lifecycle.c) is made of. The rules live there; the SQL
+ * lives here. A unit's `input` travels as a JSON string (the original's
+ * wire format); input_is_json says whether that string is JSON text (a
+ * non-string input, a merge unit's array) so that our workers can give the
+ * action the input's real JSON type. */
 #ifndef CC_WORK_UNIT_H
 #define CC_WORK_UNIT_H
 
@@ -13,6 +14,31 @@
 #include "core/err.h"
 
 #define CC_RESERVATION_LIMIT 25
+
+/* A work_units row as read, declared once (cc_work_unit_row): every SELECT
+ * binds into it by column name, and reads only what it needs. NULL numbers
+ * read as 0 (worker_pid, node_record_id, last_node_id). */
+struct cc_work_unit {
+	long long id;
+	long long job_id;
+	int status;
+	int attempts;
+	long long worker_pid;
+	long long node_record_id;
+	long long last_node_id;   /* the node its last failed attempt ran on */
+	long long position;       /* input order */
+	int input_is_json;
+	char *action;
+	char *input;
+	size_t input_len;
+	char *output;             /* JSON text {"output": ...} */
+	/* from joins */
+	char *options;            /* the job's options (JSON object text) */
+	char *host;               /* the node's HOST:PORT */
+	double running_for;       /* seconds since the unit last changed */
+};
+
+extern const struct cc_dbrow cc_work_unit_row;
 
 struct cc_unit_input {
 	const char *text;
@@ -28,34 +54,64 @@ int cc_unit_input_from_json(json_t *value, long long position,
 			    struct cc_unit_input *in, char **owned);
 
 /* cc_work_unit_create_many - insert n units of a job with one status, in
- * batches (caller holds the transaction). */
+ * batches, and add them to the job's units_total (caller holds the
+ * transaction). */
 int cc_work_unit_create_many(struct cc_db *db, long long job_id,
 			     const char *action, int status,
 			     const struct cc_unit_input *in, size_t n,
 			     struct cc_err *err);
 
-enum cc_finish_outcome {
-	CC_FINISH_NOT_FOUND,      /* no such unit: 404 */
-	CC_FINISH_IGNORED,        /* already complete, or a stale worker */
-	CC_FINISH_DONE,           /* recorded */
-};
-
-struct cc_finish {
-	enum cc_finish_outcome outcome;
-	long long job_id;
-	int callback_due;         /* a job completed and has a callback_url */
-};
-
-/* cc_work_unit_finish - record one attempt's result: succeeded (a split
- * unit becomes its processing units; others become succeeded) or failed
- * (retried with backoff until work_unit_retries, then failed), then the
- * job's completion check; all in one transaction with the job row locked.
- * pid <= 0 means "not given". output is the JSON text {"output": ...}.
- * Returns 0 (see f->outcome) or -1 (err->code 400 for a bad output, 500). */
-int cc_work_unit_finish(struct cc_db *db, const struct cc_config *cfg,
-			long long id, long long pid, int succeeded,
-			const char *output, double time, struct cc_finish *f,
+/* cc_work_unit_job_of - the job a unit belongs to. 1 found, 0 not, -1. */
+int cc_work_unit_job_of(struct cc_db *db, long long id, long long *job_id,
 			struct cc_err *err);
+
+/* cc_work_unit_lock - SELECT ... FOR UPDATE of the unit (inside a
+ * transaction that already holds its job's row: lock order is job, then
+ * unit) into *u (status, attempts, worker_pid, node_record_id, position,
+ * action; cleanup with cc_db_row_cleanup(&cc_work_unit_row, u)).
+ * 1 found, 0 not, -1 error. */
+int cc_work_unit_lock(struct cc_db *db, long long id, struct cc_work_unit *u,
+		      struct cc_err *err);
+
+/* cc_work_unit_succeed - u succeeded with output: it is complete, and its
+ * job's units_done counts it (one statement: both rows are locked). */
+int cc_work_unit_succeed(struct cc_db *db, const struct cc_work_unit *u,
+			 const char *output, double time, struct cc_err *err);
+
+/* cc_work_unit_retry - attempt number `tries` failed: the unit is free to
+ * run again after backoff_s seconds, preferably not on the same node. */
+int cc_work_unit_retry(struct cc_db *db, const struct cc_work_unit *u, int tries,
+		       const char *output, double time, long long backoff_s,
+		       struct cc_err *err);
+
+/* cc_work_unit_fail - the unit failed for good after `tries` attempts; its
+ * job's units_done counts it. */
+int cc_work_unit_fail(struct cc_db *db, const struct cc_work_unit *u, int tries,
+		      const char *output, double time, struct cc_err *err);
+
+/* cc_work_unit_replace - a split unit is replaced by the n processing units
+ * in (already placed after it in input order): the units are created, the
+ * split unit removed, and the job's units_total adjusted. */
+int cc_work_unit_replace(struct cc_db *db, const struct cc_work_unit *u,
+			 const struct cc_unit_input *in, size_t n,
+			 struct cc_err *err);
+
+/* cc_work_unit_job_state - whether any of the job's units failed, and
+ * whether any is still splitting (index lookups, no scan). */
+int cc_work_unit_job_state(struct cc_db *db, long long job_id, int *failed,
+			   int *splitting, struct cc_err *err);
+
+/* cc_work_unit_each_output - call fn(output, ctx) with the output text
+ * ({"output": ...}, or NULL) of each complete unit of the job, in input
+ * order. fn returns 0 to go on; its non-zero value stops the walk and is
+ * returned. fn must not use db. */
+int cc_work_unit_each_output(struct cc_db *db, long long job_id,
+			     int (*fn)(const char *output, void *ctx), void *ctx,
+			     struct cc_err *err);
+
+/* cc_work_unit_delete_complete - remove the job's complete units. */
+int cc_work_unit_delete_complete(struct cc_db *db, long long job_id,
+				 struct cc_err *err);
 
 /* A reserved unit, ready to send. */
 struct cc_reserved_unit {
@@ -89,17 +145,20 @@ int cc_work_unit_assign(struct cc_db *db, long long id, int reservation,
 int cc_work_unit_cancel_reservations(struct cc_db *db, int reservation,
 				     struct cc_err *err);
 
+/* cc_work_unit_release_stale_reservations - release reservations whose
+ * dispatcher died mid-pass (older than five minutes, never assigned). */
+int cc_work_unit_release_stale_reservations(struct cc_db *db, struct cc_err *err);
+
 /* cc_work_unit_release_node - units assigned to a node become available
  * again (node and pid cleared); attempts unchanged. */
 int cc_work_unit_release_node(struct cc_db *db, long long node_id,
 			      unsigned long long *released, struct cc_err *err);
 
-/* cc_work_unit_expire_leases - each unit whose lease passed without a
- * report counts as a failed attempt ("no report from its node within the
- * lease"). *expired gets the count; callbacks that became due are
- * delivered by the caller's callback pass. */
-int cc_work_unit_expire_leases(struct cc_db *db, const struct cc_config *cfg,
-			       int *expired, struct cc_err *err);
+/* cc_work_unit_list_expired - up to 100 incomplete units whose lease has
+ * passed, into *units (id, worker_pid, host, running_for; free with
+ * cc_db_rows_free(&cc_work_unit_row, *units, *n)). */
+int cc_work_unit_list_expired(struct cc_db *db, struct cc_work_unit **units,
+			      size_t *n, struct cc_err *err);
 
 /* cc_work_unit_json_by_worker - the unit a worker "pid@host:port" runs, as
  * JSON text (caller frees), with action, stage, job, attempts and how long

@@ -93,7 +93,7 @@ is "$STATUS" 404 "a report for a removed unit is 404"
 form_post /jobs 'job={"action":"noop","inputs":["x"]}'
 id5=$(jq -r .id <<<"$BODY")
 u5=$(sql "SELECT id FROM work_units WHERE job_id=$id5")
-for attempt in 1 2 3; do
+for _ in 1 2 3; do
 	http PUT "/work/$u5" --data-urlencode status=failed --data-urlencode 'output={"output":"deliberate failure"}'
 done
 is "$(sql "SELECT COUNT(*) FROM work_units WHERE id=$u5")" 0 "after 3 failed attempts the unit is finished"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # t0201-actions.sh - runs every shipped action's stages directly, the way
-# the worker does (DESIGN section 8): a scratch folder as cwd, the unit
+# the worker does (nodeagent/runner.c): a scratch folder as cwd, the unit
 # JSON on stdin, the CROWD_* environment, crowd-save/crowd-download first
 # on PATH. Real data made here: text files (word_count vs `wc -w`), a real
 # image (`gm convert -size 200x200 xc:red`), a real 25-page PDF (ps2pdf).

@@ -23,6 +23,7 @@ s3_cleanup() {
 		kill "$S3_PID" 2>/dev/null
 		wait "$S3_PID" 2>/dev/null
 	fi
+	# shellcheck disable=SC2154  # both are set by lib.sh
 	if ((rc == 0 && _tap_failed == 0 && _tap_done)); then
 		rm -rf -- "$WORK"
 	else

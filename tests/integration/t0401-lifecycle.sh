@@ -87,7 +87,6 @@ wait_job "$ID" 60
 is "$(jq -c '[.status,.outputs]' <<<"$JOB")" '["succeeded",["success","success"]]' \
 	"failure_testing succeeds on its last allowed attempt (work_unit_retries 3)"
 post_job '{"action":"always_fail","inputs":["x","y"]}'
-fail_job=$ID
 wait_job "$ID" 60
 is "$(jq -c '[.status,.outputs]' <<<"$JOB")" '["failed",["deliberate failure","deliberate failure"]]' \
 	"always_fail fails the job with the error as each output"

@@ -24,7 +24,6 @@ NPORT=""
 NSS=()
 LINKS=()
 CONFS=()
-PORTS=()
 CENTRAL_CONF=""
 
 cleanup_hosts() {
@@ -119,7 +118,9 @@ CENTRAL_CONF=$T/central
 run_out=$("$CROWD" install "$CENTRAL_CONF" --set "central_server=http://10.231.$X0.1:$CPORT" \
 	--set "server_port=$CPORT" --set server_workers=4 --set check_in_interval=5 \
 	--set "database.socket=$MYSQL_SOCKET" --set database.database=cloud_crowd 2>&1)
-is "$?" 0 "crowd install the central's config folder"
+install_rc=$?
+is "$install_rc" 0 "crowd install the central's config folder"
+((install_rc == 0)) || diag "$run_out"
 if "$CROWD" -c "$CENTRAL_CONF" server start -d "${listen[@]}" >"$T/server.out" 2>&1; then
 	ok "crowd server start -d --listen on the three link addresses"
 else

@@ -68,7 +68,7 @@ static void job_keys(const struct cc_job *j, char *buf, size_t len)
 }
 
 /* MD5 of the decimal id, hex, characters 25..30: computed here with the
- * streaming EVP interface and sprintf, not with the code under test. */
+ * streaming EVP interface and snprintf, not with the code under test. */
 static void reference_color(long long id, char out[7])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -84,7 +84,7 @@ static void reference_color(long long id, char out[7])
 	EVP_MD_CTX_free(ctx);
 	assert_int_equal(mdlen, 16);
 	for (unsigned int i = 0; i < mdlen; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
+		snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", md[i]);
 	/* Ruby's hexdigest[-7...-1] on 32 characters: from 32-7 = 25, 6 long */
 	memcpy(out, hex + 25, 6);
 	out[6] = '\0';
@@ -286,7 +286,10 @@ static void test_job_percent_complete_matches_original_float_order(void **state)
 
 static void test_job_json_succeeded_matches_protocol_example(void **state)
 {
-	/* SUMMARY.md "Job JSON": the example, byte for byte */
+	/* the Job JSON example of the protocol notes, byte for byte: the
+	 * answer captured in tests/fixtures/protocol/23_client_GET_jobs_
+	 * merged_succeeded.txt, plus the email key of 11_client_GET_jobs_
+	 * with_email.txt, in that order */
 	struct cc_job j = job_of(4, CC_STATUS_SUCCEEDED, 0, 0);
 	char outputs[] = "[24737]", email[] = "x@example.org";
 	char *s;

@@ -219,21 +219,6 @@ static void test_store_save_missing_file_fails_clearly(void **state)
 	assert_non_null(strstr(err.msg, "nope.txt"));
 }
 
-static void test_store_s3_is_refused_for_now(void **state)
-{
-	struct fixture *f = *state;
-	struct cc_err err = { 0 };
-	char src[PATH_MAX], url[1024];
-
-	snprintf(src, sizeof(src), "%s/x.txt", f->root);
-	write_file(src, "x");
-	snprintf(f->cfg.storage, sizeof(f->cfg.storage), "s3");
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 1, src, url,
-				       sizeof(url), &err), -1);
-	assert_non_null(strstr(err.msg, "s3"));
-	assert_int_equal(cc_store_delete_job(&f->cfg, "noop", 1, &err), -1);
-}
-
 static void test_store_delete_job_removes_tree_without_following_links(void **state)
 {
 	struct fixture *f = *state;
@@ -319,7 +304,6 @@ int main(void)
 		T(test_store_save_relative_storage_path_gives_absolute_url),
 		T(test_store_save_refuses_path_tricks),
 		T(test_store_save_missing_file_fails_clearly),
-		T(test_store_s3_is_refused_for_now),
 		T(test_store_delete_job_removes_tree_without_following_links),
 		T(test_fs_rmtree_of_a_link_removes_only_the_link),
 		T(test_fs_mkdirs_refuses_a_file_in_the_way),

@@ -1,6 +1,7 @@
 /* test_store_s3.c - the S3 asset store (store_s3.c) behind the store
  * front: the errors a save or delete gives before any server answers
- * (bad configuration, bad input, an endpoint that refuses connections).
+ * (bad configuration, a missing bucket, bad input, an endpoint that
+ * refuses connections).
  * Signing is tested in test_sigv4.c, answer parsing in test_s3_xml.c; the
  * real server is exercised by tests/integration/t0302-s3.sh. */
 #include <stdarg.h>
@@ -113,12 +114,46 @@ static void test_s3_save_checks_config_and_input(void **state)
 	assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 }
 
+/* storage = s3 with no bucket (what a crowd.conf that names the backend
+ * and nothing else gives): both calls are refused by the S3 backend from
+ * the configuration alone, as a server-side error naming s3_bucket,
+ * before any request is sent; the filesystem store is not used instead.
+ * (This was test_store_s3_is_refused_for_now in test_store_fs.c, written
+ * when store.c answered 501 "storage = s3 is not built yet"; it kept
+ * passing once S3 was built only because this message contains "s3".) */
+static void test_s3_without_bucket_is_refused_before_any_request(void **state)
+{
+	struct fixture *f = *state;
+	struct cc_config cfg = f->cfg;
+	struct cc_err err = { 0 };
+	char url[1024] = "", storage[400];
+
+	cfg.s3_bucket[0] = '\0';
+	snprintf(storage, sizeof(storage), "%s/storage", f->dir);
+	snprintf(cfg.local_storage_path, sizeof(cfg.local_storage_path), "%s",
+		 storage);
+	assert_int_equal(cc_store_save(&cfg, "noop", 1, 2, f->file, url,
+				       sizeof(url), &err), -1);
+	assert_int_equal(err.kind, CC_ERR_INTERNAL);
+	assert_non_null(strstr(err.msg, "s3_bucket"));
+	assert_null(strstr(err.msg, "S3 PUT"));      /* no request was made */
+	assert_string_equal(url, "");
+	cc_err_clear(&err);
+	assert_int_equal(cc_store_delete_job(&cfg, "noop", 1, &err), -1);
+	assert_int_equal(err.kind, CC_ERR_INTERNAL);
+	assert_non_null(strstr(err.msg, "s3_bucket"));
+	assert_null(strstr(err.msg, "S3 GET"));
+	assert_int_equal(access(storage, F_OK), -1); /* no filesystem store */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_s3_save_unreachable_endpoint_names_request,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_s3_save_checks_config_and_input,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_s3_without_bucket_is_refused_before_any_request,
 						setup, teardown),
 	};
 

@@ -173,10 +173,10 @@ static void test_input_filename_is_safe(void **state)
 
 	/* long names keep their extension, within 100 bytes */
 	char url[400], out[128];
-	memset(url, 0, sizeof(url));
-	strcpy(url, "http://x.org/");
-	memset(url + strlen(url), 'a', 250);
-	strcat(url, ".pdf");
+	char name[251];
+	memset(name, 'a', 250);
+	name[250] = '\0';
+	snprintf(url, sizeof(url), "http://x.org/%s.pdf", name);
 	cc_worker_input_filename(url, out, sizeof(out));
 	assert_int_equal(strlen(out), 100);
 	assert_string_equal(out + 96, ".pdf");
