@@ -287,7 +287,14 @@ json_t *cc_job_to_json(const struct cc_job *job)
 						 job->time : job->age) * 1e6) / 1e6)))
 		goto fail;
 	if (complete) {
-		json_t *outs = job->outputs ? json_loads(job->outputs, 0, NULL) : NULL;
+		json_error_t jerr;
+		json_t *outs = job->outputs ? json_loads(job->outputs, 0, &jerr) : NULL;
+
+		/* Outputs that do not parse show as []; running out of memory
+		 * while parsing them is a failure, not an empty list. */
+		if (job->outputs && !outs &&
+		    json_error_code(&jerr) == json_error_out_of_memory)
+			goto fail;
 		if (json_object_set_new(o, "outputs", outs ? outs : json_array()))
 			goto fail;
 	}

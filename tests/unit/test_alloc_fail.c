@@ -180,8 +180,10 @@ static void disarm(void)
 	"json_loads fails for lack of memory, JSON output becomes a JSON string " \
 	"of its text (a split stage then fails with 'split must print a JSON " \
 	"array')"
-#define BUG_JOB_OUTPUTS "lib/model/job.c cc_job_to_json: when json_loads of " \
-	"the outputs fails for lack of memory, the job JSON says \"outputs\":[]"
+#define BUG_JOB_OUTPUTS "lib/model/job.c cc_job_to_json: it fails when " \
+	"json_loads reports json_error_out_of_memory, but jansson 2.14's lexer " \
+	"reports some failed allocations as a syntax error, and outputs that " \
+	"do not parse show as \"outputs\":[]"
 
 /* ---- the loop ------------------------------------------------------------- */
 
