@@ -3,7 +3,9 @@
  * --loop repeats every dispatch_interval seconds, and SIGUSR1 asks for a
  * pass now: a request that arrives during a pass makes another pass run
  * right after it, so no wake-up is lost. Each pass also runs the slow
- * sweeps (silent nodes, expired leases) and delivers due callbacks. */
+ * sweeps (silent nodes, expired leases) and delivers due callbacks.
+ * Exit codes (core/exitcode.h): a single pass that failed exits
+ * CC_EXIT_FAILED; the database unreachable at start, CC_EXIT_DB. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -15,11 +17,9 @@
 #include <unistd.h>
 #include "central/callback.h"
 #include "central/dispatch.h"
+#include "core/exitcode.h"
 #include "core/log.h"
-
-#define VERSION "0.1.0"
-
-enum { EXIT_USAGE = 1, EXIT_CONFIG = 2, EXIT_DB = 4, EXIT_PASS = 5 };
+#include "core/version.h"
 
 static volatile sig_atomic_t stopping, wake;
 
@@ -99,45 +99,52 @@ int main(int argc, char **argv)
 			interval = atoi(optarg);
 			if (interval < 1) {
 				fprintf(stderr, "ccdistribute: --interval takes whole seconds >= 1\n");
-				return EXIT_USAGE;
+				return CC_EXIT_USAGE;
 			}
 			break;
 		case 'v': break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("ccdistribute %s\n", VERSION); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'h': usage(stdout); return CC_EXIT_OK;
+		case 'V': printf("ccdistribute %s\n", CC_VERSION); return CC_EXIT_OK;
+		default: usage(stderr); return CC_EXIT_USAGE;
 		}
 	}
-	cc_config_find_dir(cdir, dir);
+	if (!cc_config_find_dir(cdir, dir)) {
+		fprintf(stderr, "ccdistribute: the config folder's path is too long\n");
+		return CC_EXIT_CONFIG;
+	}
 	if (cc_config_load(&cfg, dir, &err) < 0) {
 		fprintf(stderr, "ccdistribute: %s\n", err.msg);
-		return EXIT_CONFIG;
+		return CC_EXIT_CONFIG;
 	}
 	cc_log_set_level(cfg.log_level);
 	if (interval < 0)
 		interval = cfg.dispatch_interval;
-	if (cc_http_global_init() < 0)
-		return EXIT_DB;
+	if (cc_http_global_init() < 0) {
+		fprintf(stderr, "ccdistribute: cannot initialise libcurl\n");
+		return CC_EXIT_FAILED;
+	}
 	db = cc_db_connect(&cfg, &err);
 	if (!db || cc_db_check_schema(db, &err) < 0) {
 		fprintf(stderr, "ccdistribute: %s\n", err.msg);
 		cc_db_free(db);
-		return EXIT_DB;
+		return CC_EXIT_DB;
 	}
 	d = cc_dispatcher_new(&cfg);
 	http = cc_http_new(&cfg);
-	if (!d || !http)
-		return EXIT_DB;
+	if (!d || !http) {
+		fprintf(stderr, "ccdistribute: out of memory\n");
+		return CC_EXIT_FAILED;
+	}
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (!loop) {
-		rc = one_pass(db, &cfg, d, http) < 0 ? EXIT_PASS : 0;
+		rc = one_pass(db, &cfg, d, http) < 0 ? CC_EXIT_FAILED : CC_EXIT_OK;
 	} else {
 		cc_info("dispatching every %d s (SIGUSR1 for a pass now)", interval);
-		rc = 0;
+		rc = CC_EXIT_OK;
 		while (!stopping) {
 			struct timespec ts = { 0, 100 * 1000 * 1000 };
 			wake = 0;

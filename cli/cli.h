@@ -1,35 +1,26 @@
 /* cli.h - the `crowd` command: what main.c parsed, shared by the command
  * files (install.c, server.c, node.c, dbcmds.c, client.c), and the helpers in
  * common.c they all use (config, database, central server, messages).
- * Every command returns one of the exit codes below; it prints the reason
- * of a failure on stderr as "crowd: REASON" and logs the work it does
- * with timestamps (lib/core/log.h, on stderr). */
+ * Every command returns an exit code of core/exitcode.h (enum cc_exit, the
+ * table all our programs share); it prints the reason of a failure on
+ * stderr as "crowd: REASON" and logs the work it does with timestamps
+ * (lib/core/log.h, on stderr). */
 #ifndef CLI_CLI_H
 #define CLI_CLI_H
 
 #include <stdio.h>
 #include "core/config.h"
 #include "core/db.h"
+#include "core/exitcode.h"
 #include "core/http.h"
+#include "core/version.h"
 
-#define CROWD_VERSION "0.1.0"
 #define CLI_MAX_LISTEN 16
 #define CLI_MAX_SETS 128
 
-enum cli_exit {
-	CLI_OK = 0,              /* done; the job succeeded */
-	CLI_FAILED = 1,          /* the job failed, or the command could not
-				    do what was asked (already running, ...) */
-	CLI_USAGE = 2,           /* bad command line */
-	CLI_CONFIG = 3,          /* config folder missing or invalid */
-	CLI_DB = 4,              /* database unreachable or schema out of date */
-	CLI_CENTRAL = 5,         /* central server unreachable or refusing */
-	CLI_DAEMON = 6,          /* a process would not start or stop */
-};
-
 struct cli {
 	const char *config_arg;          /* -c DIR, or NULL */
-	const char *config_from;         /* "-c", "CLOUD_CROWD_CONFIG", "default" */
+	const char *config_from;         /* cc_config_find_dir's answer: "-c", ... */
 	struct cc_config cfg;            /* loaded by cli_load_config */
 	int cfg_loaded;
 
@@ -70,19 +61,19 @@ int cli_cmd_blacklist(struct cli *c, int argc, char **argv);
 /* cli_fail - print "crowd: MESSAGE" on stderr; returns code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* cli_usage - cli_fail(CLI_USAGE, ...) plus a pointer to --help. */
+/* cli_usage - cli_fail(CC_EXIT_USAGE, ...) plus a pointer to --help. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* cli_load_config - find the folder (-c, $CLOUD_CROWD_CONFIG, ./config) and
- * load crowd.conf into c->cfg; sets the log level. Returns CLI_OK, or
- * CLI_CONFIG after printing the reason (naming the file and where the
- * folder came from). */
+/* cli_load_config - find the folder (cc_config_find_dir: -c, $CROWD_CONFIG,
+ * $CLOUD_CROWD_CONFIG, ./config) and load crowd.conf into c->cfg; sets the
+ * log level. Returns CC_EXIT_OK, or CC_EXIT_CONFIG after printing the
+ * reason (naming the file and where the folder came from). */
 int cli_load_config(struct cli *c);
 
 /* cli_db_open - connect with c->cfg's [database]; with check_schema, also
  * require the schema version this build expects and, when it is missing
  * or different, say exactly what to run. Returns the connection (free with
- * cc_db_free) or NULL with *rc = CLI_DB after printing the reason. */
+ * cc_db_free) or NULL with *rc = CC_EXIT_DB after printing the reason. */
 struct cc_db *cli_db_open(struct cli *c, int check_schema, int *rc);
 
 /* cli_central_url - central's base URL (-s, else central_server), without
@@ -90,10 +81,10 @@ struct cc_db *cli_db_open(struct cli *c, int check_schema, int *rc);
 void cli_central_url(const struct cli *c, char *out, size_t n);
 
 /* cli_central - method path (e.g. "/jobs/4") on central with an optional
- * urlencoded form. Returns CLI_OK when an answer arrived (any status; in
- * resp, to clean up with cc_http_resp_cleanup), else CLI_CENTRAL after
+ * urlencoded form. Returns CC_EXIT_OK when an answer arrived (any status; in
+ * resp, to clean up with cc_http_resp_cleanup), else CC_EXIT_CENTRAL after
  * printing why central could not be reached. A 401 answer is turned into
- * CLI_CENTRAL with a note about the auth settings. */
+ * CC_EXIT_CENTRAL with a note about the auth settings. */
 int cli_central(struct cli *c, struct cc_http *http, const char *method,
 		const char *path, const char *form, long timeout_s,
 		struct cc_http_resp *resp);
@@ -102,7 +93,7 @@ int cli_central(struct cli *c, struct cc_http *http, const char *method,
  * (shortened), else the status line, into out (n bytes). */
 const char *cli_resp_error(const struct cc_http_resp *resp, char *out, size_t n);
 
-/* cli_mkdir - mkdir -p, printing the failure; CLI_OK or code. */
+/* cli_mkdir - mkdir -p, printing the failure; CC_EXIT_OK or code. */
 int cli_mkdir(const char *path, int code);
 
 #endif

@@ -43,10 +43,10 @@ static struct cc_http *client_new(struct cli *c, int *rc)
 {
 	struct cc_http *http;
 
-	if ((*rc = cli_load_config(c)) != CLI_OK)
+	if ((*rc = cli_load_config(c)) != CC_EXIT_OK)
 		return NULL;
 	if (cc_http_global_init() < 0 || !(http = cc_http_new(&c->cfg))) {
-		*rc = cli_fail(CLI_FAILED, "cannot initialise libcurl");
+		*rc = cli_fail(CC_EXIT_FAILED, "cannot initialise libcurl");
 		return NULL;
 	}
 	return http;
@@ -73,17 +73,17 @@ static int finish(const json_t *job, const struct cli_job_view *v)
 	if (v->complete && !v->succeeded) {
 		char *outs = json_dumps(json_object_get(job, "outputs"),
 					JSON_COMPACT | JSON_ENCODE_ANY);
-		cli_fail(CLI_FAILED, "job %lld failed: %.400s", v->id,
+		cli_fail(CC_EXIT_FAILED, "job %lld failed: %.400s", v->id,
 			 outs ? outs : "(no outputs)");
 		free(outs);
 		free(text);
-		return CLI_FAILED;
+		return CC_EXIT_FAILED;
 	}
 	free(text);
-	return CLI_OK;
+	return CC_EXIT_OK;
 }
 
-/* GET /jobs/:id into *job (new reference). CLI_OK, or an exit code with
+/* GET /jobs/:id into *job (new reference). CC_EXIT_OK, or an exit code with
  * the reason printed; *gone is set on a 404. */
 static int get_job(struct cli *c, struct cc_http *http, long long id,
 		   json_t **job, int *gone, int quiet_transport)
@@ -103,7 +103,7 @@ static int get_job(struct cli *c, struct cc_http *http, long long id,
 		if (cc_http_request(http, "GET", url, NULL, REQ_TIMEOUT, &resp, &err) < 0) {
 			cc_warn("cannot reach central (%s); still trying", err.msg);
 			cc_http_resp_cleanup(&resp);
-			return CLI_CENTRAL;
+			return CC_EXIT_CENTRAL;
 		}
 	} else if ((rc = cli_central(c, http, "GET", path, NULL, REQ_TIMEOUT, &resp))) {
 		return rc;
@@ -111,17 +111,17 @@ static int get_job(struct cli *c, struct cc_http *http, long long id,
 	if (resp.status == 404) {
 		*gone = 1;
 		cc_http_resp_cleanup(&resp);
-		return cli_fail(CLI_FAILED, "job %lld not found (never created, deleted, "
+		return cli_fail(CC_EXIT_FAILED, "job %lld not found (never created, deleted, "
 				"or removed after its callback answered 201 Created)", id);
 	}
 	if (resp.status != 200 || !(*job = json_loads(resp.body, 0, NULL))) {
-		rc = resp.status >= 500 || resp.status == 200 ? CLI_CENTRAL : CLI_FAILED;
+		rc = resp.status >= 500 || resp.status == 200 ? CC_EXIT_CENTRAL : CC_EXIT_FAILED;
 		cli_fail(rc, "GET %s: %s", path, cli_resp_error(&resp, msg, sizeof(msg)));
 		cc_http_resp_cleanup(&resp);
 		return rc;
 	}
 	cc_http_resp_cleanup(&resp);
-	return CLI_OK;
+	return CC_EXIT_OK;
 }
 
 /* Follow a job until it is complete: a live bar when stdout is a terminal,
@@ -137,20 +137,20 @@ static int follow(struct cli *c, struct cc_http *http, long long id)
 	for (;;) {
 		json_decref(job);
 		rc = get_job(c, http, id, &job, &gone, 1);
-		if (rc == CLI_CENTRAL && !job) {
+		if (rc == CC_EXIT_CENTRAL && !job) {
 			if (!unreachable_since)
 				unreachable_since = wall();
 			if (wall() - unreachable_since > GIVE_UP_AFTER) {
 				if (tty && !first)
 					putchar('\n');
-				return cli_fail(CLI_CENTRAL, "central unreachable for %.0f s: "
+				return cli_fail(CC_EXIT_CENTRAL, "central unreachable for %.0f s: "
 						"giving up (job %lld may still be running; "
 						"crowd status %lld)", GIVE_UP_AFTER, id, id);
 			}
 			nap(1);
 			continue;
 		}
-		if (rc != CLI_OK) {
+		if (rc != CC_EXIT_OK) {
 			if (tty && !first)
 				putchar('\n');
 			return rc;
@@ -158,7 +158,7 @@ static int follow(struct cli *c, struct cc_http *http, long long id)
 		unreachable_since = 0;
 		if (cli_job_view_from_json(job, &v) < 0) {
 			json_decref(job);
-			return cli_fail(CLI_CENTRAL, "GET /jobs/%lld: not a job", id);
+			return cli_fail(CC_EXIT_CENTRAL, "GET /jobs/%lld: not a job", id);
 		}
 		if (tty) {
 			cli_progress_bar(&v, 30, text, sizeof(text));
@@ -178,7 +178,7 @@ static int follow(struct cli *c, struct cc_http *http, long long id)
 			if (tty)
 				putchar('\n');
 			json_decref(job);
-			return cli_fail(CLI_FAILED, "job %lld is still %s (%d%%) after "
+			return cli_fail(CC_EXIT_FAILED, "job %lld is still %s (%d%%) after "
 					"--timeout %g s; it goes on: crowd status %lld --wait",
 					id, v.status, v.percent, c->timeout, id);
 		}
@@ -199,7 +199,7 @@ static json_t *build_spec(struct cli *c, int argc, char **argv, int *rc)
 	json_error_t jerr;
 	json_t *spec, *inputs, *opts;
 
-	*rc = CLI_USAGE;
+	*rc = CC_EXIT_USAGE;
 	if (c->file) {
 		spec = !strcmp(c->file, "-") ? json_loadf(stdin, 0, &jerr) :
 					     json_load_file(c->file, 0, &jerr);
@@ -215,7 +215,7 @@ static json_t *build_spec(struct cli *c, int argc, char **argv, int *rc)
 			return NULL;
 		}
 	} else if (!(spec = json_object())) {
-		*rc = cli_fail(CLI_FAILED, "out of memory");
+		*rc = cli_fail(CC_EXIT_FAILED, "out of memory");
 		return NULL;
 	}
 	if (argc >= 1)
@@ -260,7 +260,7 @@ static json_t *build_spec(struct cli *c, int argc, char **argv, int *rc)
 		cli_usage("submit: give at least one INPUT (or \"inputs\" in --file)");
 		goto bad;
 	}
-	*rc = CLI_OK;
+	*rc = CC_EXIT_OK;
 	return spec;
 bad:
 	json_decref(spec);
@@ -283,19 +283,19 @@ int cli_cmd_submit(struct cli *c, int argc, char **argv)
 		goto out;
 	text = json_dumps(spec, JSON_COMPACT);
 	if (!text) {
-		rc = cli_fail(CLI_FAILED, "out of memory");
+		rc = cli_fail(CC_EXIT_FAILED, "out of memory");
 		goto out;
 	}
 	cc_form_add(&form, "job", text);
 	if (form.oom) {
-		rc = cli_fail(CLI_FAILED, "out of memory");
+		rc = cli_fail(CC_EXIT_FAILED, "out of memory");
 		goto out;
 	}
 	if ((rc = cli_central(c, http, "POST", "/jobs", form.data, REQ_TIMEOUT, &resp)))
 		goto out;
 	if (resp.status != 200 || !(job = json_loads(resp.body, 0, NULL)) ||
 	    cli_job_view_from_json(job, &v) < 0) {
-		rc = resp.status >= 400 && resp.status < 500 ? CLI_FAILED : CLI_CENTRAL;
+		rc = resp.status >= 400 && resp.status < 500 ? CC_EXIT_FAILED : CC_EXIT_CENTRAL;
 		cli_fail(rc, "central refused the job: %s",
 			 cli_resp_error(&resp, msg, sizeof(msg)));
 		goto out;
@@ -337,11 +337,11 @@ int cli_cmd_status(struct cli *c, int argc, char **argv)
 	if (c->wait) {
 		rc = get_job(c, http, id, &job, &gone, 0);
 		json_decref(job);
-		if (rc == CLI_OK)
+		if (rc == CC_EXIT_OK)
 			rc = follow(c, http, id);
-	} else if ((rc = get_job(c, http, id, &job, &gone, 0)) == CLI_OK) {
+	} else if ((rc = get_job(c, http, id, &job, &gone, 0)) == CC_EXIT_OK) {
 		if (cli_job_view_from_json(job, &v) < 0) {
-			rc = cli_fail(CLI_CENTRAL, "GET /jobs/%lld: not a job", id);
+			rc = cli_fail(CC_EXIT_CENTRAL, "GET /jobs/%lld: not a job", id);
 		} else {
 			cli_progress_line(&v, line, sizeof(line));
 			stamped(line);
@@ -365,7 +365,7 @@ static int get_json(struct cli *c, struct cc_http *http, const char *path,
 	if ((rc = cli_central(c, http, "GET", path, NULL, REQ_TIMEOUT, &resp)))
 		return rc;
 	if (resp.status != 200 || !(*out = json_loads(resp.body, 0, NULL))) {
-		rc = resp.status >= 400 && resp.status < 500 ? CLI_FAILED : CLI_CENTRAL;
+		rc = resp.status >= 400 && resp.status < 500 ? CC_EXIT_FAILED : CC_EXIT_CENTRAL;
 		cli_fail(rc, "GET %s: %s", path, cli_resp_error(&resp, msg, sizeof(msg)));
 	}
 	if (*out && c->json) {
@@ -391,7 +391,7 @@ int cli_cmd_jobs(struct cli *c, int argc, char **argv)
 	if (!(http = client_new(c, &rc)))
 		return rc;
 	snprintf(path, sizeof(path), "/jobs?page=%ld&per_page=%ld", p, per);
-	if ((rc = get_json(c, http, path, &page)) != CLI_OK || c->json)
+	if ((rc = get_json(c, http, path, &page)) != CC_EXIT_OK || c->json)
 		goto out;
 	total = json_integer_value(json_object_get(page, "total"));
 	printf("%8s  %-10s %5s %6s %9s  %-20s %s\n", "ID", "STATUS", "DONE", "UNITS",
@@ -430,7 +430,7 @@ int cli_cmd_nodes(struct cli *c, int argc, char **argv)
 		return cli_usage("nodes takes no arguments");
 	if (!(http = client_new(c, &rc)))
 		return rc;
-	if ((rc = get_json(c, http, "/status", &st)) != CLI_OK || c->json)
+	if ((rc = get_json(c, http, "/status", &st)) != CC_EXIT_OK || c->json)
 		goto out;
 	nodes = json_object_get(st, "nodes");
 	printf("%-32s %-12s %-10s %s\n", "NODE", "TAG", "STATUS", "WORKERS");
@@ -481,7 +481,7 @@ int cli_cmd_blacklist(struct cli *c, int argc, char **argv)
 	if (!(http = client_new(c, &rc)))
 		return rc;
 	if (!add && !rm) {
-		if ((rc = get_json(c, http, "/blacklist", &list)) != CLI_OK || c->json)
+		if ((rc = get_json(c, http, "/blacklist", &list)) != CC_EXIT_OK || c->json)
 			goto out;
 		json_array_foreach(list, i, rec)
 			printf("%-32s since %s\n",
@@ -500,10 +500,10 @@ int cli_cmd_blacklist(struct cli *c, int argc, char **argv)
 		snprintf(path, sizeof(path), "/blacklist/%s", argv[1]);
 		rc = cli_central(c, http, "DELETE", path, NULL, REQ_TIMEOUT, &resp);
 	}
-	if (rc != CLI_OK)
+	if (rc != CC_EXIT_OK)
 		goto out;
 	if (resp.status != 200) {
-		rc = resp.status >= 400 && resp.status < 500 ? CLI_FAILED : CLI_CENTRAL;
+		rc = resp.status >= 400 && resp.status < 500 ? CC_EXIT_FAILED : CC_EXIT_CENTRAL;
 		cli_fail(rc, "blacklist %s %s: %s", sub, argv[1],
 			 cli_resp_error(&resp, msg, sizeof(msg)));
 		goto out;

@@ -34,29 +34,29 @@ int cli_usage(const char *fmt, ...)
 	vmessage(fmt, ap);
 	va_end(ap);
 	fputs("Try 'crowd --help'.\n", stderr);
-	return CLI_USAGE;
+	return CC_EXIT_USAGE;
 }
 
 int cli_load_config(struct cli *c)
 {
 	struct cc_err err = { 0 };
-	const char *env = getenv("CLOUD_CROWD_CONFIG");
 	char dir[CC_PATH_LEN];
 
 	if (c->cfg_loaded)
-		return CLI_OK;
-	c->config_from = c->config_arg && *c->config_arg ? "-c" :
-			 env && *env ? "$CLOUD_CROWD_CONFIG" : "the default ./config";
-	cc_config_find_dir(c->config_arg, dir);
+		return CC_EXIT_OK;
+	c->config_from = cc_config_find_dir(c->config_arg, dir);
+	if (!c->config_from)
+		return cli_fail(CC_EXIT_CONFIG, "the config folder's path is longer "
+				"than %d characters", CC_PATH_LEN - 1);
 	if (cc_config_load(&c->cfg, dir, &err) < 0) {
-		cli_fail(CLI_CONFIG, "%s", err.msg);
+		cli_fail(CC_EXIT_CONFIG, "%s", err.msg);
 		fprintf(stderr, "crowd: the config folder %s came from %s; make one "
 			"with: crowd install DIR\n", dir, c->config_from);
-		return CLI_CONFIG;
+		return CC_EXIT_CONFIG;
 	}
 	cc_log_set_level(c->cfg.log_level);
 	c->cfg_loaded = 1;
-	return CLI_OK;
+	return CC_EXIT_OK;
 }
 
 struct cc_db *cli_db_open(struct cli *c, int check_schema, int *rc)
@@ -65,7 +65,7 @@ struct cc_db *cli_db_open(struct cli *c, int check_schema, int *rc)
 	struct cc_db *db = cc_db_connect(&c->cfg, &err);
 
 	if (!db) {
-		cli_fail(CLI_DB, "%s", err.msg);
+		cli_fail(CC_EXIT_DB, "%s", err.msg);
 		if (strstr(err.msg, "Unknown database"))
 			fprintf(stderr, "crowd: create it first, e.g. mariadb -e "
 				"\"CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE "
@@ -74,20 +74,20 @@ struct cc_db *cli_db_open(struct cli *c, int check_schema, int *rc)
 		else
 			fprintf(stderr, "crowd: check the [database] section of %s\n",
 				c->cfg.file);
-		*rc = CLI_DB;
+		*rc = CC_EXIT_DB;
 		return NULL;
 	}
 	if (check_schema && cc_db_check_schema(db, &err) < 0) {
-		cli_fail(CLI_DB, "%s", err.msg);
+		cli_fail(CC_EXIT_DB, "%s", err.msg);
 		fprintf(stderr, "crowd: this crowd expects schema version %s. Run "
 			"exactly:\n  crowd -c %s load_schema\n(it drops and recreates "
 			"every table; it refuses while jobs are unfinished unless "
 			"given --force)\n", CC_SCHEMA_VERSION, c->cfg.dir);
 		cc_db_free(db);
-		*rc = CLI_DB;
+		*rc = CC_EXIT_DB;
 		return NULL;
 	}
-	*rc = CLI_OK;
+	*rc = CC_EXIT_OK;
 	return db;
 }
 
@@ -113,17 +113,17 @@ int cli_central(struct cli *c, struct cc_http *http, const char *method,
 	cc_debug("%s %s", method, url);
 	if (cc_http_request(http, method, url, form, timeout_s, resp, &err) < 0) {
 		cc_http_resp_cleanup(resp);
-		return cli_fail(CLI_CENTRAL, "cannot reach the central server: %s "
+		return cli_fail(CC_EXIT_CENTRAL, "cannot reach the central server: %s "
 				"(is it running? central_server in %s, or -s URL)",
 				err.msg, c->cfg.file);
 	}
 	if (resp->status == 401) {
 		cc_http_resp_cleanup(resp);
-		return cli_fail(CLI_CENTRAL, "%s %s: 401 Unauthorized: central wants "
+		return cli_fail(CC_EXIT_CENTRAL, "%s %s: 401 Unauthorized: central wants "
 				"HTTP basic auth; set http_authentication = yes, login "
 				"and password in %s", method, url, c->cfg.file);
 	}
-	return CLI_OK;
+	return CC_EXIT_OK;
 }
 
 const char *cli_resp_error(const struct cc_http_resp *resp, char *out, size_t n)
@@ -150,5 +150,5 @@ int cli_mkdir(const char *path, int code)
 
 	if (cc_fs_mkdirs(path, 0755, &err) < 0)
 		return cli_fail(code, "%s", err.msg);
-	return CLI_OK;
+	return CC_EXIT_OK;
 }

@@ -29,11 +29,11 @@ int cli_cmd_load_schema(struct cli *c, int argc, char **argv)
 	(void)argv;
 	if (argc)
 		return cli_usage("load_schema takes no arguments");
-	if ((rc = cli_load_config(c)) != CLI_OK)
+	if ((rc = cli_load_config(c)) != CC_EXIT_OK)
 		return rc;
 	snprintf(schema, sizeof(schema), "%s/sql/schema.sql", CC_SOURCE_DIR);
 	if (access(schema, R_OK) != 0)
-		return cli_fail(CLI_FAILED, "load_schema: cannot read %s: %s", schema,
+		return cli_fail(CC_EXIT_FAILED, "load_schema: cannot read %s: %s", schema,
 				strerror(errno));
 	if (!(db = cli_db_open(c, 0, &rc)))
 		return rc;
@@ -45,7 +45,7 @@ int cli_cmd_load_schema(struct cli *c, int argc, char **argv)
 			cc_warn("cannot count unfinished jobs (%s); --force: loading "
 				"the schema anyway", err.msg);
 		} else {
-			rc = cli_fail(CLI_DB, "load_schema: cannot count unfinished jobs: "
+			rc = cli_fail(CC_EXIT_DB, "load_schema: cannot count unfinished jobs: "
 				      "%s. If the database holds an older schema, "
 				      "--force loads this one (dropping every table and "
 				      "its jobs)", err.msg);
@@ -53,7 +53,7 @@ int cli_cmd_load_schema(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (unfinished > 0 && !c->force) {
-		rc = cli_fail(CLI_FAILED, "load_schema: database '%s' holds %lld "
+		rc = cli_fail(CC_EXIT_FAILED, "load_schema: database '%s' holds %lld "
 			      "unfinished job%s (%lld work unit%s to go); loading the "
 			      "schema drops every table and them with it. Let them "
 			      "finish, or run again with --force to wipe them",
@@ -66,16 +66,16 @@ int cli_cmd_load_schema(struct cli *c, int argc, char **argv)
 			unfinished == 1 ? "" : "s");
 	cc_info("loading %s into database '%s'", schema, c->cfg.db_name);
 	if (cc_db_load_schema(db, schema, &err) < 0) {
-		rc = cli_fail(CLI_DB, "load_schema: %s", err.msg);
+		rc = cli_fail(CC_EXIT_DB, "load_schema: %s", err.msg);
 		goto out;
 	}
 	if (cc_db_check_schema(db, &err) < 0) {
-		rc = cli_fail(CLI_DB, "load_schema: loaded, but %s", err.msg);
+		rc = cli_fail(CC_EXIT_DB, "load_schema: loaded, but %s", err.msg);
 		goto out;
 	}
 	cc_info("schema version %s loaded into database '%s'", CC_SCHEMA_VERSION,
 		c->cfg.db_name);
-	rc = CLI_OK;
+	rc = CC_EXIT_OK;
 out:
 	cc_db_free(db);
 	return rc;
@@ -91,14 +91,14 @@ int cli_cmd_cleanup(struct cli *c, int argc, char **argv)
 	(void)argv;
 	if (argc)
 		return cli_usage("cleanup takes no arguments (--days N)");
-	if ((rc = cli_load_config(c)) != CLI_OK)
+	if ((rc = cli_load_config(c)) != CC_EXIT_OK)
 		return rc;
 	if (!(db = cli_db_open(c, 1, &rc)))
 		return rc;
 	cc_info("removing jobs that finished more than %d day%s ago, with their "
 		"work units and stored files", days, days == 1 ? "" : "s");
 	if (cc_job_cleanup_old(db, &c->cfg, days, &deleted, &err) < 0)
-		rc = cli_fail(CLI_DB, "cleanup: %s (removed %lld job%s before that)",
+		rc = cli_fail(CC_EXIT_DB, "cleanup: %s (removed %lld job%s before that)",
 			      err.msg, deleted, deleted == 1 ? "" : "s");
 	else
 		cc_info("removed %lld job%s", deleted, deleted == 1 ? "" : "s");
@@ -147,12 +147,12 @@ int cli_cmd_console(struct cli *c, int argc, char **argv)
 	char **args;
 	int rc, k = 0, fd;
 
-	if ((rc = cli_load_config(c)) != CLI_OK)
+	if ((rc = cli_load_config(c)) != CC_EXIT_OK)
 		return rc;
 	cfg = &c->cfg;
 	if (cc_daemon_find_program("mariadb", bin, sizeof(bin), &err) < 0 &&
 	    cc_daemon_find_program("mysql", bin, sizeof(bin), &err) < 0)
-		return cli_fail(CLI_FAILED, "console: neither mariadb nor mysql (the "
+		return cli_fail(CC_EXIT_FAILED, "console: neither mariadb nor mysql (the "
 				"client) is installed");
 	/* A console is how one repairs a database: an old schema only warns. */
 	if (!(db = cli_db_open(c, 0, &rc)))
@@ -162,10 +162,10 @@ int cli_cmd_console(struct cli *c, int argc, char **argv)
 	cc_db_free(db);
 	fd = password_pipe(cfg->db_password);
 	if (fd < 0)
-		return cli_fail(CLI_FAILED, "console: pipe: %s", strerror(errno));
+		return cli_fail(CC_EXIT_FAILED, "console: pipe: %s", strerror(errno));
 	args = calloc((size_t)argc + 8, sizeof(*args));
 	if (!args)
-		return cli_fail(CLI_FAILED, "out of memory");
+		return cli_fail(CC_EXIT_FAILED, "out of memory");
 	snprintf(extra, sizeof(extra), "--defaults-extra-file=/dev/fd/%d", fd);
 	snprintf(user, sizeof(user), "--user=%s", cfg->db_user);
 	args[k++] = bin;
@@ -186,7 +186,7 @@ int cli_cmd_console(struct cli *c, int argc, char **argv)
 	args[k] = NULL;
 	cc_info("console: %s on database '%s'", bin, cfg->db_name);
 	execv(bin, args);
-	rc = cli_fail(CLI_FAILED, "console: cannot run %s: %s", bin, strerror(errno));
+	rc = cli_fail(CC_EXIT_FAILED, "console: cannot run %s: %s", bin, strerror(errno));
 	free(args);
 	close(fd);
 	return rc;

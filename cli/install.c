@@ -181,10 +181,17 @@ static char **list_actions(const char *src, size_t *n, struct cc_err *err)
 	while ((e = readdir(d))) {
 		char p[PATH_MAX];
 		struct stat st;
+		int len;
 
-		snprintf(p, sizeof(p), "%s/%s", src, e->d_name);
-		if (!cc_action_name_valid(e->d_name) || stat(p, &st) < 0 ||
-		    !S_ISDIR(st.st_mode))
+		if (!cc_action_name_valid(e->d_name))
+			continue;
+		len = snprintf(p, sizeof(p), "%s/%s", src, e->d_name);
+		if (len < 0 || (size_t)len >= sizeof(p)) {
+			cc_err_set(err, CC_ERR_INTERNAL, "%s/%s: path too long", src,
+				   e->d_name);
+			goto fail;
+		}
+		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
 		if (*n == cap) {
 			char **nn = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof(*nn));
@@ -203,11 +210,12 @@ static char **list_actions(const char *src, size_t *n, struct cc_err *err)
 		names = calloc(1, sizeof(*names));
 	return names;
 oom:
+	cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
+fail:
 	closedir(d);
 	for (size_t i = 0; i < *n; i++)
 		free(names[i]);
 	free(names);
-	cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	return NULL;
 }
 
@@ -253,26 +261,29 @@ int cli_cmd_install(struct cli *c, int argc, char **argv)
 	char *text = NULL, *header = NULL;
 	size_t nkeys = 0, nnames = 0;
 	struct stat st;
-	int rc = CLI_FAILED, conf_exists;
+	int rc = CC_EXIT_FAILED, conf_exists, n;
 
 	if (argc != 1)
 		return cli_usage("install takes one folder: crowd install DIR");
 	if (!*argv[0])
 		return cli_usage("install: the folder name is empty");
 	if (argv[0][0] == '/')
-		snprintf(dir, sizeof(dir), "%s", argv[0]);
+		n = snprintf(dir, sizeof(dir), "%s", argv[0]);
 	else if (getcwd(p, sizeof(p)))
-		snprintf(dir, sizeof(dir), "%s/%s", p, argv[0]);
+		n = snprintf(dir, sizeof(dir), "%s/%s", p, argv[0]);
 	else
-		return cli_fail(CLI_FAILED, "getcwd: %s", strerror(errno));
+		return cli_fail(CC_EXIT_FAILED, "getcwd: %s", strerror(errno));
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return cli_usage("install: the folder's path is longer than %zu "
+				 "characters", sizeof(dir) - 1);
 	for (size_t l = strlen(dir); l > 1 && dir[l - 1] == '/';)
 		dir[--l] = '\0';
 	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
-		return cli_fail(CLI_FAILED, "install: %s exists and is not a folder", dir);
+		return cli_fail(CC_EXIT_FAILED, "install: %s exists and is not a folder", dir);
 	snprintf(conf, sizeof(conf), "%s/crowd.conf", dir);
 	conf_exists = lstat(conf, &st) == 0;
 	if (conf_exists && c->nsets && !c->force)
-		return cli_fail(CLI_FAILED, "install: %s exists; --set would not apply. "
+		return cli_fail(CC_EXIT_FAILED, "install: %s exists; --set would not apply. "
 				"Edit it, or add --force to replace it (its current "
 				"settings are lost)", conf);
 
@@ -280,7 +291,7 @@ int cli_cmd_install(struct cli *c, int argc, char **argv)
 	snprintf(src, sizeof(src), "%s/actions", CC_SOURCE_DIR);
 	build_actions_dir(build, sizeof(build));
 	if (!(names = list_actions(src, &nnames, &err))) {
-		cli_fail(CLI_FAILED, "install: %s", err.msg);
+		cli_fail(CC_EXIT_FAILED, "install: %s", err.msg);
 		goto out;
 	}
 	for (size_t i = 0; i < nnames; i++)
@@ -288,7 +299,7 @@ int cli_cmd_install(struct cli *c, int argc, char **argv)
 			snprintf(p, sizeof(p), "%s/%s/%s.c", src, names[i], stages[s]);
 			snprintf(q, sizeof(q), "%s/%s/%s", build, names[i], stages[s]);
 			if (access(p, F_OK) == 0 && access(q, X_OK) != 0) {
-				cli_fail(CLI_FAILED, "install: actions/%s/%s.c is not built "
+				cli_fail(CC_EXIT_FAILED, "install: actions/%s/%s.c is not built "
 					 "(%s is missing): run make first", names[i],
 					 stages[s], q);
 				goto out;
@@ -296,35 +307,35 @@ int cli_cmd_install(struct cli *c, int argc, char **argv)
 		}
 	if (cli_confdoc_keys(&keys, &nkeys, &err) < 0 ||
 	    !(header = header_text(dir))) {
-		cli_fail(CLI_FAILED, "install: %s", err.msg[0] ? err.msg : "out of memory");
+		cli_fail(CC_EXIT_FAILED, "install: %s", err.msg[0] ? err.msg : "out of memory");
 		goto out;
 	}
 	text = cli_confdoc_render(keys, nkeys, (const char *const *)c->sets,
 				  (size_t)c->nsets, header, &err);
 	if (!text) {
 		rc = err.kind == CC_ERR_BAD_REQUEST ? cli_usage("install: %s", err.msg) :
-				     cli_fail(CLI_FAILED, "install: %s", err.msg);
+				     cli_fail(CC_EXIT_FAILED, "install: %s", err.msg);
 		goto out;
 	}
 	check = malloc(sizeof(*check));
 	if (!check) {
-		cli_fail(CLI_FAILED, "out of memory");
+		cli_fail(CC_EXIT_FAILED, "out of memory");
 		goto out;
 	}
 	if (cc_config_load_string(check, dir, text, conf, &err) < 0) {
-		rc = cli_fail(CLI_CONFIG, "install: the settings given make an invalid "
+		rc = cli_fail(CC_EXIT_CONFIG, "install: the settings given make an invalid "
 			      "config: %s", err.msg);
 		goto out;
 	}
 
 	/* 2. the folder, crowd.conf, the actions */
-	if (cli_mkdir(dir, CLI_FAILED) != CLI_OK)
+	if (cli_mkdir(dir, CC_EXIT_FAILED) != CC_EXIT_OK)
 		goto out;
 	if (conf_exists && !c->force) {
 		cc_info("kept the existing %s (--force replaces it)", conf);
 	} else {
 		if (write_file(conf, text, strlen(text), 0600, &err) < 0) {
-			cli_fail(CLI_FAILED, "install: %s", err.msg);
+			cli_fail(CC_EXIT_FAILED, "install: %s", err.msg);
 			goto out;
 		}
 		cc_info("wrote %s: %zu keys documented with their defaults%s", conf,
@@ -332,14 +343,14 @@ int cli_cmd_install(struct cli *c, int argc, char **argv)
 	}
 	snprintf(p, sizeof(p), "%s/actions", dir);
 	if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-		cli_fail(CLI_FAILED, "install: mkdir %s: %s", p, strerror(errno));
+		cli_fail(CC_EXIT_FAILED, "install: mkdir %s: %s", p, strerror(errno));
 		goto out;
 	}
 	for (size_t i = 0; i < nnames; i++) {
 		snprintf(p, sizeof(p), "%s/%s", src, names[i]);
 		snprintf(q, sizeof(q), "%s/actions/%s", dir, names[i]);
 		if (copy_tree(p, q, c->force, 0, &cnt, &err) < 0) {
-			cli_fail(CLI_FAILED, "install: %s", err.msg);
+			cli_fail(CC_EXIT_FAILED, "install: %s", err.msg);
 			goto out;
 		}
 		for (size_t s = 0; s < 3; s++) {
@@ -348,7 +359,7 @@ int cli_cmd_install(struct cli *c, int argc, char **argv)
 			snprintf(t, sizeof(t), "%s/%s", q, stages[s]);
 			snprintf(p, sizeof(p), "%s/%s/%s.c", src, names[i], stages[s]);
 			if (access(p, F_OK) == 0 && copy_file(b, t, c->force, &cnt, &err) < 0) {
-				cli_fail(CLI_FAILED, "install: %s", err.msg);
+				cli_fail(CC_EXIT_FAILED, "install: %s", err.msg);
 				goto out;
 			}
 		}
@@ -359,7 +370,7 @@ int cli_cmd_install(struct cli *c, int argc, char **argv)
 		cnt.kept && !c->force ? "; --force replaces them" : "");
 	cc_info("next: set central_server and [database] in %s, then run: crowd -c "
 		"%s load_schema", conf, dir);
-	rc = CLI_OK;
+	rc = CC_EXIT_OK;
 out:
 	for (size_t i = 0; names && i < nnames; i++)
 		free(names[i]);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "core/hostport.h"
 #include "core/log.h"
 #include "progress.h"
 
@@ -106,7 +107,7 @@ static void help(FILE *out)
 	fprintf(out,
 		"usage: crowd [-c DIR] COMMAND [ARGS] [OPTIONS]\n"
 		"CloudCrowd-C %s: install, run and operate a cluster; submit and follow "
-		"jobs.\n\nCommands:\n", CROWD_VERSION);
+		"jobs.\n\nCommands:\n", CC_VERSION);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-12s %-28s %s\n", commands[i].name, commands[i].args,
 			commands[i].help);
@@ -123,10 +124,11 @@ static void help(FILE *out)
 		fprintf(out, "  %-26s %s\n", left, opts[i].help);
 	}
 	fprintf(out,
-		"\nExit codes: 0 done (the job succeeded), 1 failed (the job failed, "
-		"or the\ncommand could not do it), 2 bad command line, 3 config, 4 "
-		"database or\nschema, 5 central server unreachable or refusing, 6 a "
-		"process would not\nstart or stop. Reasons go to stderr.\n"
+		"\nExit codes (the same for every CloudCrowd-C program): 0 done (the "
+		"job\nsucceeded), 1 failed (the job failed, or the command could not "
+		"do it),\n2 bad command line, 3 config, 4 database or schema, 5 "
+		"central server\nunreachable or refusing, 6 a process would not start "
+		"or stop. Reasons\ngo to stderr.\n"
 		"\nExamples:\n"
 		"  crowd install /etc/cloud-crowd --set central_server=http://central:9173\n"
 		"  crowd -c /etc/cloud-crowd load_schema\n"
@@ -153,10 +155,10 @@ static int parse_long_arg(const char *name, const char *v, long min, long max,
 	if (cli_parse_long(v, min, max, out) < 0)
 		return cli_usage("--%s '%s': expected a whole number from %ld to %ld",
 				 name, v, min, max);
-	return CLI_OK;
+	return CC_EXIT_OK;
 }
 
-/* Set c's field for key from optarg. CLI_OK or CLI_USAGE. */
+/* Set c's field for key from optarg. CC_EXIT_OK or CC_EXIT_USAGE. */
 static int take(struct cli *c, int key, const char *v)
 {
 	long n;
@@ -167,14 +169,15 @@ static int take(struct cli *c, int key, const char *v)
 	case 's': c->server_url = v; break;
 	case 'd': c->daemon = 1; break;
 	case 'p':
-		if ((rc = parse_long_arg("port", v, 0, 65535, &n)) != CLI_OK)
-			return rc;
-		c->port = (int)n;
+		if (cc_port_parse(v, &c->port) < 0)
+			return cli_usage("--port '%s': expected a whole number from 0 "
+					 "to 65535", v);
 		break;
 	case 't': c->tag = v; break;
 	case 'H':
-		if (!*v || strpbrk(v, " \t/?#%"))
-			return cli_usage("--host '%s': not a host name or address", v);
+		if (!cc_host_name_valid(v))
+			return cli_usage("--host '%s': not a host name, IPv4 address or "
+					 "[IPv6] address", v);
 		c->host = v;
 		break;
 	case 'l':
@@ -183,7 +186,7 @@ static int take(struct cli *c, int key, const char *v)
 		c->listen[c->nlisten++] = v;
 		break;
 	case K_DAYS:
-		if ((rc = parse_long_arg("days", v, 0, 36500, &n)) != CLI_OK)
+		if ((rc = parse_long_arg("days", v, 0, 36500, &n)) != CC_EXIT_OK)
 			return rc;
 		c->days = (int)n;
 		break;
@@ -203,16 +206,16 @@ static int take(struct cli *c, int key, const char *v)
 			return cli_usage("--timeout '%s': expected seconds (> 0)", v);
 		break;
 	case K_PAGE:
-		if ((rc = parse_long_arg("page", v, 1, 1000000, &c->page)) != CLI_OK)
+		if ((rc = parse_long_arg("page", v, 1, 1000000, &c->page)) != CC_EXIT_OK)
 			return rc;
 		break;
 	case K_PER_PAGE:
-		if ((rc = parse_long_arg("per-page", v, 1, 100, &c->per_page)) != CLI_OK)
+		if ((rc = parse_long_arg("per-page", v, 1, 100, &c->per_page)) != CC_EXIT_OK)
 			return rc;
 		break;
 	case K_JSON: c->json = 1; break;
 	}
-	return CLI_OK;
+	return CC_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -259,27 +262,27 @@ int main(int argc, char **argv)
 			continue;
 		}
 		seen[key & 0xff] = 1;
-		if ((rc = take(&cli, key, optarg)) != CLI_OK)
+		if ((rc = take(&cli, key, optarg)) != CC_EXIT_OK)
 			return rc;
 	}
 	if (want_help) {
 		help(stdout);
-		return CLI_OK;
+		return CC_EXIT_OK;
 	}
 	if (want_version) {
-		printf("crowd %s (schema %s)\n", CROWD_VERSION, CC_SCHEMA_VERSION);
-		return CLI_OK;
+		printf("crowd %s (schema %s)\n", CC_VERSION, CC_SCHEMA_VERSION);
+		return CC_EXIT_OK;
 	}
 	if (optind >= argc)
 		return cli_usage("no command given; usage: crowd [-c DIR] COMMAND "
 				 "[ARGS] [OPTIONS]");
 	if (!strcmp(argv[optind], "help")) {
 		help(stdout);
-		return CLI_OK;
+		return CC_EXIT_OK;
 	}
 	if (!strcmp(argv[optind], "version")) {
-		printf("crowd %s (schema %s)\n", CROWD_VERSION, CC_SCHEMA_VERSION);
-		return CLI_OK;
+		printf("crowd %s (schema %s)\n", CC_VERSION, CC_SCHEMA_VERSION);
+		return CC_EXIT_OK;
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (!strcmp(commands[i].name, argv[optind]))

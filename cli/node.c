@@ -62,14 +62,14 @@ static int node_start(struct node *n)
 	double deadline;
 
 	if (cli_proc_state(&n->proc, 0) == CC_DAEMON_RUNNING)
-		return cli_fail(CLI_FAILED, "the node on port %d is already running "
+		return cli_fail(CC_EXIT_FAILED, "the node on port %d is already running "
 				"(pid %d, pid file %s); stop it with: crowd -c %s node "
 				"stop -p %d", n->port, (int)n->proc.pid,
 				n->proc.pidfile, cfg->dir, n->port);
 	if (cc_daemon_find_program("crowd-node", bin, sizeof(bin), &err) < 0)
-		return cli_fail(CLI_DAEMON, "%s", err.msg);
-	if (cli_mkdir(cfg->pid_path, CLI_DAEMON) || cli_mkdir(cfg->log_path, CLI_DAEMON))
-		return CLI_DAEMON;
+		return cli_fail(CC_EXIT_DAEMON, "%s", err.msg);
+	if (cli_mkdir(cfg->pid_path, CC_EXIT_DAEMON) || cli_mkdir(cfg->log_path, CC_EXIT_DAEMON))
+		return CC_EXIT_DAEMON;
 	snprintf(port, sizeof(port), "%d", n->port);
 	snprintf(out, sizeof(out), "%s/node-%d.out", cfg->log_path, n->port);
 	argv[k++] = bin;
@@ -90,10 +90,10 @@ static int node_start(struct node *n)
 	argv[k] = NULL;
 	if (!c->daemon)
 		cli_catch_signals();         /* from here a Ctrl-C stops the node */
-	if ((rc = cli_proc_spawn(&n->proc, argv, c->daemon ? out : NULL)) != CLI_OK)
+	if ((rc = cli_proc_spawn(&n->proc, argv, c->daemon ? out : NULL)) != CC_EXIT_OK)
 		return rc;
 	if (cc_http_global_init() < 0 || !(http = cc_http_new(cfg))) {
-		cli_fail(CLI_DAEMON, "cannot initialise libcurl");
+		cli_fail(CC_EXIT_DAEMON, "cannot initialise libcurl");
 		goto fail;
 	}
 	deadline = cli_now() + READY_TIMEOUT;
@@ -101,7 +101,7 @@ static int node_start(struct node *n)
 		if (cli_got_signal)
 			break;
 		if (!cc_daemon_alive(n->proc.pid) || cli_now() > deadline) {
-			cli_fail(CLI_DAEMON, "the node %s:%d %s", n->host, n->port,
+			cli_fail(CC_EXIT_DAEMON, "the node %s:%d %s", n->host, n->port,
 				 cc_daemon_alive(n->proc.pid) ? "is not listed by central "
 				 "in time" : "exited while starting");
 			cli_print_tail(out, 10);
@@ -115,7 +115,7 @@ static int node_start(struct node *n)
 		cc_info("node %s:%d ready and checked in with %s (pid %d; log "
 			"%s/node-%d.log)", n->host, n->port, cfg->central_server,
 			(int)n->proc.pid, cfg->log_path, n->port);
-		return CLI_OK;
+		return CC_EXIT_OK;
 	}
 	if (!cli_got_signal)                 /* (else: stopped while starting) */
 		cc_info("node %s:%d ready and checked in with %s (pid %d); Ctrl-C "
@@ -134,14 +134,14 @@ static int node_start(struct node *n)
 	}
 	unlink(n->proc.pidfile);
 	cc_error("the node (pid %d) exited", (int)n->proc.pid);
-	return CLI_DAEMON;
+	return CC_EXIT_DAEMON;
 fail:
 	cc_http_free(http);
 	{
 		int was;
 		cli_proc_stop(&n->proc, SIGTERM, 30.0 + cfg->server_timeout, &was);
 	}
-	return CLI_DAEMON;
+	return CC_EXIT_DAEMON;
 }
 
 static int node_stop(struct node *n)
@@ -151,7 +151,7 @@ static int node_stop(struct node *n)
 	/* a node checks out on SIGTERM, after its running units had a few
 	 * seconds to report (each report may wait server_timeout) */
 	rc = cli_proc_stop(&n->proc, SIGTERM, 30.0 + n->c->cfg.server_timeout, &was);
-	if (rc == CLI_OK && !was)
+	if (rc == CC_EXIT_OK && !was)
 		cc_info("the node on port %d was not running (no live pid file %s)",
 			n->port, n->proc.pidfile);
 	return rc;
@@ -172,7 +172,7 @@ int cli_cmd_node(struct cli *c, int argc, char **argv)
 	if (c->port == 0)
 		return cli_usage("node: -p 0 (any port) cannot be tracked by a pid "
 				 "file; give a port");
-	if ((rc = cli_load_config(c)) != CLI_OK)
+	if ((rc = cli_load_config(c)) != CC_EXIT_OK)
 		return rc;
 	memset(&n, 0, sizeof(n));
 	n.c = c;
@@ -182,7 +182,7 @@ int cli_cmd_node(struct cli *c, int argc, char **argv)
 	else if (*c->cfg.node_host)
 		snprintf(n.host, sizeof(n.host), "%s", c->cfg.node_host);
 	else if (gethostname(n.host, sizeof(n.host) - 1) < 0)
-		return cli_fail(CLI_FAILED, "gethostname: %s", strerror(errno));
+		return cli_fail(CC_EXIT_FAILED, "gethostname: %s", strerror(errno));
 	snprintf(dir_arg, sizeof(dir_arg), "-c %s ", c->cfg.dir);
 	snprintf(port_arg, sizeof(port_arg), "-p %d ", n.port);
 	snprintf(file, sizeof(file), "node-%d.pid", n.port);
@@ -198,11 +198,11 @@ int cli_cmd_node(struct cli *c, int argc, char **argv)
 		if (up)
 			printf(" (pid %d)", (int)n.proc.pid);
 		printf("\n");
-		return up ? CLI_OK : CLI_FAILED;
+		return up ? CC_EXIT_OK : CC_EXIT_FAILED;
 	}
 	if (!strcmp(sub, "stop"))
 		return node_stop(&n);
-	if (!strcmp(sub, "restart") && (rc = node_stop(&n)) != CLI_OK)
+	if (!strcmp(sub, "restart") && (rc = node_stop(&n)) != CC_EXIT_OK)
 		return rc;
 	return node_start(&n);
 }

@@ -84,12 +84,12 @@ static int write_htpasswd(const struct cc_config *cfg, const char *path)
 	if (getrandom(salt, sizeof(salt), 0) != (ssize_t)sizeof(salt) ||
 	    cli_nginx_ssha(cfg->login, cfg->password, salt, sizeof(salt), line,
 			   sizeof(line)) < 0)
-		return cli_fail(CLI_DAEMON, "cannot make %s", path);
+		return cli_fail(CC_EXIT_DAEMON, "cannot make %s", path);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f || fprintf(f, "%s\n", line) < 0 || fclose(f) != 0)
-		return cli_fail(CLI_DAEMON, "cannot write %s: %s", path, strerror(errno));
-	return CLI_OK;
+		return cli_fail(CC_EXIT_DAEMON, "cannot write %s: %s", path, strerror(errno));
+	return CC_EXIT_OK;
 }
 
 /* nginx.conf from the template (CONFDIR/nginx.conf.in if there, else the
@@ -103,7 +103,7 @@ static int write_nginx_conf(struct server *s)
 	char keepalive[128];
 	char *tpl = NULL, *out = NULL;
 	struct stat st;
-	int rc = CLI_DAEMON, ka = cfg->server_workers / 2;
+	int rc = CC_EXIT_DAEMON, ka = cfg->server_workers / 2;
 
 	snprintf(tpl_path, sizeof(tpl_path), "%s/nginx.conf.in", cfg->dir);
 	if (stat(tpl_path, &st) != 0)
@@ -114,8 +114,8 @@ static int write_nginx_conf(struct server *s)
 		snprintf(static_dir, sizeof(static_dir), "%s/static", CC_SOURCE_DIR);
 	snprintf(temp, sizeof(temp), "%s/nginx-temp", cfg->pid_path);
 	snprintf(htpasswd, sizeof(htpasswd), "%s/htpasswd", cfg->pid_path);
-	if (cli_mkdir(temp, CLI_DAEMON) != CLI_OK)
-		return CLI_DAEMON;
+	if (cli_mkdir(temp, CC_EXIT_DAEMON) != CC_EXIT_OK)
+		return CC_EXIT_DAEMON;
 	if (geteuid() == 0)
 		snprintf(user_line, sizeof(user_line),
 			 "user root;  # workers must reach the pool's socket");
@@ -124,8 +124,8 @@ static int write_nginx_conf(struct server *s)
 			 "# (not root: workers run as this user)");
 	snprintf(body, sizeof(body), "%d", cfg->max_body_kb);
 	if (cfg->http_authentication) {
-		if (write_htpasswd(cfg, htpasswd) != CLI_OK)
-			return CLI_DAEMON;
+		if (write_htpasswd(cfg, htpasswd) != CC_EXIT_OK)
+			return CC_EXIT_DAEMON;
 		snprintf(auth, sizeof(auth), "\t\tauth_basic \"CloudCrowd\";\n"
 			 "\t\tauth_basic_user_file \"%s\";", htpasswd);
 	} else {
@@ -153,16 +153,16 @@ static int write_nginx_conf(struct server *s)
 	};
 	if (!(tpl = read_text(tpl_path, &err)) ||
 	    !(out = cli_nginx_render(tpl, vars, sizeof(vars) / sizeof(vars[0]), &err))) {
-		cli_fail(CLI_DAEMON, "nginx configuration from %s: %s", tpl_path, err.msg);
+		cli_fail(CC_EXIT_DAEMON, "nginx configuration from %s: %s", tpl_path, err.msg);
 		goto out;
 	}
 	FILE *f = fopen(s->conf, "w");
 	if (!f || fputs(out, f) < 0 || fclose(f) != 0) {
-		cli_fail(CLI_DAEMON, "cannot write %s: %s", s->conf, strerror(errno));
+		cli_fail(CC_EXIT_DAEMON, "cannot write %s: %s", s->conf, strerror(errno));
 		goto out;
 	}
 	cc_info("wrote %s from %s (listen %s)", s->conf, tpl_path, s->listen);
-	rc = CLI_OK;
+	rc = CC_EXIT_OK;
 out:
 	free(tpl);
 	free(out);
@@ -185,15 +185,15 @@ static int test_nginx_conf(struct server *s, const char *nginx_bin)
 	snprintf(errlog, sizeof(errlog), "%s/nginx-error.log", cfg->log_path);
 	unlink(out);
 	if (cc_daemon_spawn(&spec, &pid, &err) < 0)
-		return cli_fail(CLI_DAEMON, "nginx -t: %s", err.msg);
+		return cli_fail(CC_EXIT_DAEMON, "nginx -t: %s", err.msg);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		cli_fail(CLI_DAEMON, "nginx rejects %s", s->conf);
+		cli_fail(CC_EXIT_DAEMON, "nginx rejects %s", s->conf);
 		cli_print_tail(out, 10);
-		return CLI_DAEMON;
+		return CC_EXIT_DAEMON;
 	}
-	return CLI_OK;
+	return CC_EXIT_OK;
 }
 
 static int heartbeat(struct cc_http *http, const char *host, int port)
@@ -220,7 +220,7 @@ static void server_stop_both(struct server *s)
 /* Foreground: until a signal, or until one of the two dies. */
 static int server_supervise(struct server *s)
 {
-	int rc = CLI_OK;
+	int rc = CC_EXIT_OK;
 
 	cc_info("running in the foreground: Ctrl-C stops it");
 	while (!cli_got_signal) {
@@ -229,7 +229,7 @@ static int server_supervise(struct server *s)
 			cc_error("%s (pid %d) exited; stopping the central server",
 				 dead->name, (int)dead->pid);
 			unlink(dead->pidfile);
-			rc = CLI_DAEMON;
+			rc = CC_EXIT_DAEMON;
 			break;
 		}
 		cli_nap(0.2);
@@ -254,11 +254,11 @@ static int server_start(struct server *s)
 	double deadline;
 
 	if (cli_proc_state(&s->pool, 0) == CC_DAEMON_RUNNING)
-		return cli_fail(CLI_FAILED, "crowd-server is already running (pid %d, "
+		return cli_fail(CC_EXIT_FAILED, "crowd-server is already running (pid %d, "
 				"pid file %s); stop it with: crowd -c %s server stop",
 				(int)s->pool.pid, s->pool.pidfile, cfg->dir);
 	if (cli_proc_state(&s->nginx, 0) == CC_DAEMON_RUNNING)
-		return cli_fail(CLI_FAILED, "nginx of this central server is already "
+		return cli_fail(CC_EXIT_FAILED, "nginx of this central server is already "
 				"running (pid %d, pid file %s); stop it with: crowd -c "
 				"%s server stop", (int)s->nginx.pid, s->nginx.pidfile,
 				cfg->dir);
@@ -269,17 +269,17 @@ static int server_start(struct server *s)
 			s->probe_host, sizeof(s->probe_host), &s->probe_port);
 	if (cc_daemon_find_program("crowd-server", pool_bin, sizeof(pool_bin), &err) < 0 ||
 	    cc_daemon_find_program("nginx", nginx_bin, sizeof(nginx_bin), &err) < 0)
-		return cli_fail(CLI_DAEMON, "%s", err.msg);
+		return cli_fail(CC_EXIT_DAEMON, "%s", err.msg);
 
 	/* The pool would only die one process after another without these. */
 	if (!(db = cli_db_open(c, 1, &rc)))
 		return rc;
 	cc_db_free(db);
 
-	if (cli_mkdir(cfg->pid_path, CLI_DAEMON) || cli_mkdir(cfg->log_path, CLI_DAEMON))
-		return CLI_DAEMON;
-	if ((rc = write_nginx_conf(s)) != CLI_OK ||
-	    (rc = test_nginx_conf(s, nginx_bin)) != CLI_OK)
+	if (cli_mkdir(cfg->pid_path, CC_EXIT_DAEMON) || cli_mkdir(cfg->log_path, CC_EXIT_DAEMON))
+		return CC_EXIT_DAEMON;
+	if ((rc = write_nginx_conf(s)) != CC_EXIT_OK ||
+	    (rc = test_nginx_conf(s, nginx_bin)) != CC_EXIT_OK)
 		return rc;
 
 	/* In the foreground a Ctrl-C while starting stops what was started. */
@@ -291,14 +291,14 @@ static int server_start(struct server *s)
 		unlink(cfg->server_socket);      /* left by one that crashed */
 	snprintf(out, sizeof(out), "%s/crowd-server.out", cfg->log_path);
 	char *pool_argv[] = { pool_bin, "-c", c->cfg.dir, c->daemon ? NULL : "-v", NULL };
-	if ((rc = cli_proc_spawn(&s->pool, pool_argv, c->daemon ? out : NULL)) != CLI_OK)
+	if ((rc = cli_proc_spawn(&s->pool, pool_argv, c->daemon ? out : NULL)) != CC_EXIT_OK)
 		return rc;
 	deadline = cli_now() + READY_TIMEOUT;
 	while (!(stat(cfg->server_socket, &st) == 0 && S_ISSOCK(st.st_mode))) {
 		if (cli_got_signal)
 			goto interrupted;
 		if (!cc_daemon_alive(s->pool.pid) || cli_now() > deadline) {
-			cli_fail(CLI_DAEMON, "crowd-server %s (see %s/server.log)",
+			cli_fail(CC_EXIT_DAEMON, "crowd-server %s (see %s/server.log)",
 				 cc_daemon_alive(s->pool.pid) ? "did not open its socket "
 				 "in time" : "exited while starting", cfg->log_path);
 			cli_print_tail(out, 15);
@@ -314,10 +314,10 @@ static int server_start(struct server *s)
 	snprintf(errlog, sizeof(errlog), "%s/nginx-error.log", cfg->log_path);
 	char *nginx_argv[] = { nginx_bin, "-p", c->cfg.pid_path, "-c", s->conf,
 			       "-e", errlog, "-g", "daemon off;", NULL };
-	if ((rc = cli_proc_spawn(&s->nginx, nginx_argv, c->daemon ? nout : NULL)) != CLI_OK)
+	if ((rc = cli_proc_spawn(&s->nginx, nginx_argv, c->daemon ? nout : NULL)) != CC_EXIT_OK)
 		goto fail;
 	if (cc_http_global_init() < 0 || !(http = cc_http_new(cfg))) {
-		cli_fail(CLI_DAEMON, "cannot initialise libcurl");
+		cli_fail(CC_EXIT_DAEMON, "cannot initialise libcurl");
 		goto fail;
 	}
 	deadline = cli_now() + READY_TIMEOUT;
@@ -326,7 +326,7 @@ static int server_start(struct server *s)
 			goto interrupted;
 		if (!cc_daemon_alive(s->nginx.pid) || !cc_daemon_alive(s->pool.pid) ||
 		    cli_now() > deadline) {
-			cli_fail(CLI_DAEMON, "central did not answer GET http://%s:%d/"
+			cli_fail(CC_EXIT_DAEMON, "central did not answer GET http://%s:%d/"
 				 "heartbeat with buh-bump%s", s->probe_host,
 				 s->probe_port, !cc_daemon_alive(s->nginx.pid) ?
 				 " (nginx exited)" : !cc_daemon_alive(s->pool.pid) ?
@@ -342,32 +342,32 @@ static int server_start(struct server *s)
 		"pid %d; logs in %s)", s->probe_host, s->probe_port, (int)s->pool.pid,
 		(int)s->nginx.pid, cfg->log_path);
 	if (c->daemon)
-		return CLI_OK;
+		return CC_EXIT_OK;
 	return server_supervise(s);
 interrupted:
 	cc_info("SIG%s while starting: stopping the central server",
 		sigabbrev_np(cli_got_signal));
 	cc_http_free(http);
 	server_stop_both(s);
-	return CLI_OK;
+	return CC_EXIT_OK;
 fail:
 	cc_http_free(http);
 	server_stop_both(s);
-	return CLI_DAEMON;
+	return CC_EXIT_DAEMON;
 }
 
 static int server_stop(struct server *s)
 {
 	int rc, was_nginx, was_pool;
 
-	if ((rc = cli_proc_stop(&s->nginx, SIGQUIT, NGINX_STOP_TIMEOUT, &was_nginx)) != CLI_OK)
+	if ((rc = cli_proc_stop(&s->nginx, SIGQUIT, NGINX_STOP_TIMEOUT, &was_nginx)) != CC_EXIT_OK)
 		return rc;
-	if ((rc = cli_proc_stop(&s->pool, SIGTERM, POOL_STOP_TIMEOUT, &was_pool)) != CLI_OK)
+	if ((rc = cli_proc_stop(&s->pool, SIGTERM, POOL_STOP_TIMEOUT, &was_pool)) != CC_EXIT_OK)
 		return rc;
 	if (!was_nginx && !was_pool)
 		cc_info("the central server was not running (no live pid file in %s)",
 			s->c->cfg.pid_path);
-	return CLI_OK;
+	return CC_EXIT_OK;
 }
 
 static int server_status(struct server *s)
@@ -382,7 +382,7 @@ static int server_status(struct server *s)
 	if (b)
 		printf(" (pid %d)", (int)s->nginx.pid);
 	printf("\n");
-	return a && b ? CLI_OK : CLI_FAILED;
+	return a && b ? CC_EXIT_OK : CC_EXIT_FAILED;
 }
 
 int cli_cmd_server(struct cli *c, int argc, char **argv)
@@ -396,14 +396,14 @@ int cli_cmd_server(struct cli *c, int argc, char **argv)
 	if (strcmp(sub, "start") && strcmp(sub, "stop") && strcmp(sub, "restart") &&
 	    strcmp(sub, "status"))
 		return cli_usage("server: '%s' is not start, stop, restart or status", sub);
-	if ((rc = cli_load_config(c)) != CLI_OK)
+	if ((rc = cli_load_config(c)) != CC_EXIT_OK)
 		return rc;
 	server_init(&s, c);
 	if (!strcmp(sub, "status"))
 		return server_status(&s);
 	if (!strcmp(sub, "stop"))
 		return server_stop(&s);
-	if (!strcmp(sub, "restart") && (rc = server_stop(&s)) != CLI_OK)
+	if (!strcmp(sub, "restart") && (rc = server_stop(&s)) != CC_EXIT_OK)
 		return rc;
 	return server_start(&s);
 }

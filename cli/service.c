@@ -109,13 +109,13 @@ int cli_proc_spawn(struct cli_proc *p, char *const *argv, const char *log_file)
 	struct cc_err err = { 0 };
 
 	if (cc_daemon_spawn(&spec, &p->pid, &err) < 0)
-		return cli_fail(CLI_DAEMON, "%s: %s", p->name, err.msg);
+		return cli_fail(CC_EXIT_DAEMON, "%s: %s", p->name, err.msg);
 	if (cc_daemon_write_pid(p->pidfile, p->pid, &err) < 0) {
 		kill(p->pid, SIGTERM);
-		return cli_fail(CLI_DAEMON, "%s: %s", p->name, err.msg);
+		return cli_fail(CC_EXIT_DAEMON, "%s: %s", p->name, err.msg);
 	}
 	cc_info("started %s (pid %d): %s", p->name, (int)p->pid, argv[0]);
-	return CLI_OK;
+	return CC_EXIT_OK;
 }
 
 /* Stop p if it runs; its pid file goes either way. */
@@ -126,18 +126,18 @@ int cli_proc_stop(struct cli_proc *p, int sig, double timeout, int *was_running)
 
 	*was_running = cli_proc_state(p, 0) == CC_DAEMON_RUNNING;
 	if (!*was_running)
-		return CLI_OK;
+		return CC_EXIT_OK;
 	cc_info("stopping %s (pid %d) with SIG%s", p->name, (int)p->pid,
 		sigabbrev_np(sig));
 	if (cc_daemon_stop(p->pid, sig, timeout, 1, &killed, &err) < 0)
-		return cli_fail(CLI_DAEMON, "%s: %s", p->name, err.msg);
+		return cli_fail(CC_EXIT_DAEMON, "%s: %s", p->name, err.msg);
 	unlink(p->pidfile);
 	if (killed)
 		cc_warn("%s (pid %d) did not stop within %.0f s: killed it", p->name,
 			(int)p->pid, timeout);
 	else
 		cc_info("stopped %s (pid %d)", p->name, (int)p->pid);
-	return CLI_OK;
+	return CC_EXIT_OK;
 }
 
 void cli_catch_signals(void)

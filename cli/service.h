@@ -44,13 +44,13 @@ void cli_proc_init(struct cli_proc *p, const char *name, const char *pid_path,
 enum cc_daemon_state cli_proc_state(struct cli_proc *p, int quiet);
 
 /* cli_proc_spawn - start argv (argv[0] a full path) detached, output to
- * log_file (NULL: ours), and write its pid file. CLI_OK or CLI_DAEMON
+ * log_file (NULL: ours), and write its pid file. CC_EXIT_OK or CC_EXIT_DAEMON
  * with the reason printed. */
 int cli_proc_spawn(struct cli_proc *p, char *const *argv, const char *log_file);
 
 /* cli_proc_stop - if p runs: sig, up to timeout s, then SIGKILL to its
  * group; its pid file goes either way. *was_running says whether it ran.
- * CLI_OK, or CLI_DAEMON if it would not die. */
+ * CC_EXIT_OK, or CC_EXIT_DAEMON if it would not die. */
 int cli_proc_stop(struct cli_proc *p, int sig, double timeout, int *was_running);
 
 /* cli_print_tail - the last lines of a log file, indented, on stderr. */

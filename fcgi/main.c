@@ -1,42 +1,26 @@
 /* main.c - crowd-server: the central server as a pool of FastCGI
- * responders behind nginx. The parent opens the unix socket and forks
- * server_workers children that all accept on it; it restarts a child that
- * dies and stops them all on SIGTERM/SIGINT. Each child has its own MySQL
- * connection. After answering (FCGX_Finish_r) a child runs the work the
- * request made due: a dispatch pass, due callbacks, the slow sweeps. */
+ * responders behind nginx. main() reads the options and the config and
+ * hands over to the supervisor (pool.c), which forks server_workers pool
+ * processes on the unix socket; each runs responder() below: its own
+ * MySQL connection, then one request after another. After answering
+ * (FCGX_Finish_r) a process runs the work the request made due: a
+ * dispatch pass, due callbacks, the slow sweeps. */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <getopt.h>
 #include <malloc.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 #include "central/callback.h"
 #include "central/dispatch.h"
+#include "core/exitcode.h"
 #include "core/log.h"
+#include "core/version.h"
+#include "pool.h"
 #include "routes.h"
-
-#define VERSION "0.1.0"
-#define MAX_CHILDREN 256
-
-enum { EXIT_USAGE = 1, EXIT_CONFIG = 2, EXIT_SOCKET = 3, EXIT_DB = 4 };
-
-static volatile sig_atomic_t stopping, in_request, is_child;
-
-/* libfcgi retries accept() on EINTR, so an idle child leaves at once; a
- * busy one finishes its request first. */
-static void on_stop(int sig)
-{
-	(void)sig;
-	if (is_child && !in_request)
-		_exit(0);
-	stopping = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -196,13 +180,34 @@ answer:
 	free(path);
 }
 
-static int child_main(struct cc_config *cfg, int sock)
+/* The templates: the config folder's templates/ when it has one, else
+ * the source tree's. Looked up by each pool process as it starts. -1 when
+ * a path does not fit app->templates_dir (main() checks this once, so a
+ * pool process never fails here). */
+static int find_templates(struct cc_app *app, const struct cc_config *cfg)
+{
+	struct stat st;
+	int n;
+
+	n = snprintf(app->templates_dir, sizeof(app->templates_dir), "%s/templates",
+		     cfg->dir);
+	if (n < 0 || (size_t)n >= sizeof(app->templates_dir))
+		return -1;
+	if (stat(app->templates_dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	n = snprintf(app->templates_dir, sizeof(app->templates_dir), "%s/templates",
+		     CC_SOURCE_DIR);
+	return n < 0 || (size_t)n >= sizeof(app->templates_dir) ? -1 : 0;
+}
+
+/* responder - the body of a pool process (cc_pool_child): connect, then
+ * answer requests until the supervisor says stop. */
+static int responder(struct cc_config *cfg, int sock)
 {
 	struct cc_app app = { 0 };
 	struct cc_err err = { 0 };
 	FCGX_Request r;
 	double last_maintain = 0;
-	struct sigaction sa = { 0 };
 
 	/* A big job's outputs are large, short-lived allocations. Fixed
 	 * thresholds (glibc otherwise raises them after each large free) send
@@ -210,50 +215,34 @@ static int child_main(struct cc_config *cfg, int sock)
 	 * small after serving one. */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
-	sa.sa_handler = on_stop;      /* no SA_RESTART: accept() returns */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	app.cfg = cfg;
-	snprintf(app.version, sizeof(app.version), "%s", VERSION);
-	snprintf(app.templates_dir, sizeof(app.templates_dir), "%s/templates",
-		 CC_SOURCE_DIR);
-	{
-		char alt[CC_PATH_LEN + 16];
-		struct stat st;
-		snprintf(alt, sizeof(alt), "%s/templates", cfg->dir);
-		if (stat(alt, &st) == 0 && S_ISDIR(st.st_mode))
-			snprintf(app.templates_dir, sizeof(app.templates_dir), "%s", alt);
-	}
+	snprintf(app.version, sizeof(app.version), "%s", CC_VERSION);
+	find_templates(&app, cfg);
 	app.db = cc_db_connect(cfg, &err);
 	if (!app.db) {
 		cc_error("%s", err.msg);
-		return EXIT_DB;
+		return CC_EXIT_DB;
 	}
 	if (cc_db_check_schema(app.db, &err) < 0) {
 		cc_error("%s", err.msg);
 		cc_db_free(app.db);
-		return EXIT_DB;
+		return CC_EXIT_DB;
 	}
 	app.http = cc_http_new(cfg);
 	app.dispatcher = cc_dispatcher_new(cfg);
 	if (!app.http || !app.dispatcher || FCGX_InitRequest(&r, sock, 0)) {
 		cc_error("out of memory starting a pool process");
-		return EXIT_DB;
+		return CC_EXIT_DB;
 	}
 	cc_info("pool process ready");
-	is_child = 1;
-	while (!stopping && FCGX_Accept_r(&r) >= 0) {
-		in_request = 1;
+	while (cc_pool_accept(&r) == 0)
 		serve_one(&app, &r, &last_maintain);
-		in_request = 0;
-	}
 	FCGX_Free(&r, 1);
 	cc_dispatcher_free(app.dispatcher);
 	cc_http_free(app.http);
 	cc_db_free(app.db);
 	cc_info("pool process exiting");
-	return 0;
+	return CC_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -266,27 +255,33 @@ int main(int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	static struct cc_config cfg;
+	static struct cc_app probe;      /* for the templates check only */
 	struct cc_err err = { 0 };
 	char dir[CC_PATH_LEN], logfile[CC_PATH_LEN + 16];
 	const char *cdir = NULL;
-	pid_t children[MAX_CHILDREN] = { 0 };
-	int c, verbose = 0, sock;
-	struct sigaction sa = { 0 };
+	int c, verbose = 0;
 
 	cc_log_init("crowd-server");
 	while ((c = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': cdir = optarg; break;
 		case 'v': verbose = 1; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("crowd-server %s\n", VERSION); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'h': usage(stdout); return CC_EXIT_OK;
+		case 'V': printf("crowd-server %s\n", CC_VERSION); return CC_EXIT_OK;
+		default: usage(stderr); return CC_EXIT_USAGE;
 		}
 	}
-	cc_config_find_dir(cdir, dir);
+	if (!cc_config_find_dir(cdir, dir)) {
+		fprintf(stderr, "crowd-server: the config folder's path is too long\n");
+		return CC_EXIT_CONFIG;
+	}
 	if (cc_config_load(&cfg, dir, &err) < 0) {
 		fprintf(stderr, "crowd-server: %s\n", err.msg);
-		return EXIT_CONFIG;
+		return CC_EXIT_CONFIG;
+	}
+	if (find_templates(&probe, &cfg) < 0) {
+		fprintf(stderr, "crowd-server: %s/templates: path too long\n", cfg.dir);
+		return CC_EXIT_CONFIG;
 	}
 	cc_log_set_level(cfg.log_level);
 	mkdir(cfg.log_path, 0755);
@@ -296,75 +291,12 @@ int main(int argc, char **argv)
 			logfile, strerror(errno));
 	if (cc_http_global_init() < 0 || FCGX_Init()) {
 		cc_error("cannot initialise libcurl / libfcgi");
-		return EXIT_SOCKET;
+		return CC_EXIT_DAEMON;
 	}
-	unlink(cfg.server_socket);
-	sock = FCGX_OpenSocket(cfg.server_socket, 256);
-	if (sock < 0) {
-		cc_error("cannot listen on %s: %s", cfg.server_socket, strerror(errno));
-		fprintf(stderr, "crowd-server: cannot listen on %s\n", cfg.server_socket);
-		return EXIT_SOCKET;
+	switch (cc_pool_run(&cfg, responder, logfile)) {
+	case CC_POOL_STOPPED: return CC_EXIT_OK;
+	case CC_POOL_NO_SOCKET: return CC_EXIT_DAEMON;
+	case CC_POOL_NO_DB: return CC_EXIT_DB;
 	}
-	chmod(cfg.server_socket, 0666);
-	sa.sa_handler = on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	cc_info("crowd-server %s: %d processes on %s, config %s", VERSION,
-		cfg.server_workers, cfg.server_socket, cfg.dir);
-
-	int n = cfg.server_workers, failures = 0;
-	for (;;) {
-		for (int i = 0; i < n && !stopping; i++) {
-			if (children[i])
-				continue;
-			pid_t pid = fork();
-			if (pid == 0)
-				_exit(child_main(&cfg, sock));
-			if (pid < 0) {
-				cc_error("fork: %s", strerror(errno));
-				break;
-			}
-			children[i] = pid;
-		}
-		if (stopping)
-			break;
-		int status;
-		pid_t dead = wait(&status);
-		if (dead < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int i = 0; i < n; i++)
-			if (children[i] == dead) {
-				children[i] = 0;
-				if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_DB) {
-					cc_error("pool process %d could not reach MySQL", (int)dead);
-					failures++;
-				} else {
-					cc_warn("pool process %d died (%s %d); restarting",
-						(int)dead, WIFSIGNALED(status) ? "signal" : "exit",
-						WIFSIGNALED(status) ? WTERMSIG(status) :
-						WEXITSTATUS(status));
-				}
-			}
-		if (failures >= n * 3) {
-			cc_error("giving up: the pool cannot reach the database");
-			fprintf(stderr, "crowd-server: cannot reach the database (see %s)\n",
-				logfile);
-			stopping = 1;
-			break;
-		}
-		if (failures)
-			sleep(1);
-	}
-	for (int i = 0; i < n; i++)
-		if (children[i])
-			kill(children[i], SIGTERM);
-	while (wait(NULL) > 0 || errno == EINTR)
-		;
-	unlink(cfg.server_socket);
-	cc_info("crowd-server stopped");
-	return failures >= n * 3 ? EXIT_DB : 0;
+	return CC_EXIT_FAILED;
 }

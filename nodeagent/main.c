@@ -10,7 +10,12 @@
  * makes central release whatever is left) and exit 0. Actions still running
  * then are left alone, as the original left its workers: they run in their
  * own process groups and die of SIGPIPE if they write after we are gone;
- * their units were released by the check-out and run again elsewhere. */
+ * their units were released by the check-out and run again elsewhere.
+ *
+ * Exit codes (core/exitcode.h): CC_EXIT_USAGE for a bad option or -H,
+ * CC_EXIT_CONFIG for the config (or a node_host, temp or log folder that
+ * will not do), CC_EXIT_DAEMON when the port cannot be listened on,
+ * CC_EXIT_CENTRAL when central refuses or cannot be reached at start. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,16 +28,17 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include "core/exitcode.h"
 #include "core/fs.h"
+#include "core/hostport.h"
 #include "core/log.h"
+#include "core/version.h"
 #include "node.h"
-
-enum { EXIT_USAGE = 2, EXIT_CONFIG = 2, EXIT_START = 1 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: crowd-node [-c CONFDIR] [-p PORT] [-t TAG] [-H HOST] [-v]\n"
+		"usage: crowd-node [-c CONFDIR] [-p PORT] [-t TAG] [-H HOST] [-v] [--version]\n"
 		"  -c DIR   config folder (default $CLOUD_CROWD_CONFIG, else ./config)\n"
 		"  -p PORT  port to listen on (default node_port, 9063; 0 = any)\n"
 		"  -t TAG   tag shown for this node (default node_tag)\n"
@@ -57,17 +63,6 @@ static void ensure_std_fds(void)
 		}
 }
 
-static int host_ok(const char *h)
-{
-	if (!*h)
-		return 0;
-	for (; *h; h++)
-		if (*h <= ' ' || *h == '/' || *h == '?' || *h == '#' || *h == '%' ||
-		    (unsigned char)*h >= 0x7f)
-			return 0;
-	return 1;
-}
-
 static int setup_sync(struct node *n)
 {
 	pthread_condattr_t ca;
@@ -83,6 +78,18 @@ static int setup_sync(struct node *n)
 	return 0;
 }
 
+/* Copy s into out (n bytes) if it fits whole; 1 if it did, else 0 with
+ * out unchanged. */
+static int fits(char *out, size_t n, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len >= n)
+		return 0;
+	memcpy(out, s, len + 1);
+	return 1;
+}
+
 static int prepare(struct node *n, const char *host, const char *tag,
 		   struct cc_err *err)
 {
@@ -91,15 +98,18 @@ static int prepare(struct node *n, const char *host, const char *tag,
 	ssize_t l;
 	size_t cl;
 
-	if (host && *host)
-		snprintf(n->host, sizeof(n->host), "%s", host);
-	else if (*n->cfg.node_host)
-		snprintf(n->host, sizeof(n->host), "%s", n->cfg.node_host);
-	else if (gethostname(n->host, sizeof(n->host) - 1) < 0)
+	/* Checked before it is copied: a valid host always fits n->host. */
+	if (!host || !*host)
+		host = *n->cfg.node_host ? n->cfg.node_host : NULL;
+	if (!host && gethostname(n->host, sizeof(n->host) - 1) < 0)
 		return cc_err_set(err, CC_ERR_INTERNAL, "gethostname: %s", strerror(errno));
-	if (!host_ok(n->host))
-		return cc_err_set(err, CC_ERR_INTERNAL, "host '%s' is not a host name or address",
-				  n->host);
+	if (!host)
+		host = n->host;
+	if (!cc_host_name_valid(host))
+		return cc_err_set(err, CC_ERR_INTERNAL, "host '%s' is not a host name, IPv4 "
+				  "address or [IPv6] address", host);
+	if (host != n->host)
+		snprintf(n->host, sizeof(n->host), "%s", host);
 	snprintf(n->tag, sizeof(n->tag), "%s", tag ? tag : n->cfg.node_tag);
 	snprintf(n->central, sizeof(n->central), "%s", n->cfg.central_server);
 	cl = strlen(n->central);
@@ -112,7 +122,9 @@ static int prepare(struct node *n, const char *host, const char *tag,
 	if (l < 0)
 		return cc_err_set(err, CC_ERR_INTERNAL, "/proc/self/exe: %s", strerror(errno));
 	exe[l] = '\0';
-	snprintf(n->bin_dir, sizeof(n->bin_dir), "%s", dirname(exe));
+	if (!fits(n->bin_dir, sizeof(n->bin_dir), dirname(exe)))
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: path too long (at most %zu "
+				  "characters)", exe, sizeof(n->bin_dir) - 1);
 
 	/* Scratch folders must have absolute paths: actions get them in
 	 * CROWD_WORK_DIR and CROWD_INPUT_PATH and may change directory. */
@@ -121,8 +133,10 @@ static int prepare(struct node *n, const char *host, const char *tag,
 	if (!realpath(n->cfg.temp_storage_path, abs_tmp))
 		return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s", n->cfg.temp_storage_path,
 				  strerror(errno));
-	snprintf(n->cfg.temp_storage_path, sizeof(n->cfg.temp_storage_path), "%s",
-		 abs_tmp);
+	if (!fits(n->cfg.temp_storage_path, sizeof(n->cfg.temp_storage_path), abs_tmp))
+		return cc_err_set(err, CC_ERR_INTERNAL, "temp_storage_path %s: path too long "
+				  "(at most %zu characters)", abs_tmp,
+				  sizeof(n->cfg.temp_storage_path) - 1);
 
 	n->enabled_actions = cc_action_list(&n->cfg, 1, err);
 	if (!n->enabled_actions)
@@ -149,19 +163,72 @@ static void open_log(struct node *n)
 	cc_log_tee(isatty(2));
 }
 
-int main(int argc, char **argv)
+/* What the command line asked for. */
+struct opts {
+	const char *confdir, *host, *tag;
+	int port;                     /* -1: node_port */
+	int verbose;
+};
+
+/* Parse argv into o. Returns -1 to go on, else the exit code to leave
+ * with (after --help or --version, or a bad command line). */
+static int parse_options(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "c:p:t:H:vhV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': o->confdir = optarg; break;
+		case 't':
+			if (strlen(optarg) >= CC_STR_LEN) {
+				fprintf(stderr, "crowd-node: -t: longer than %d characters\n",
+					CC_STR_LEN - 1);
+				return CC_EXIT_USAGE;
+			}
+			o->tag = optarg;
+			break;
+		case 'H':
+			if (!cc_host_name_valid(optarg)) {
+				fprintf(stderr, "crowd-node: -H %s: not a host name, IPv4 "
+					"address or [IPv6] address\n", optarg);
+				return CC_EXIT_USAGE;
+			}
+			o->host = optarg;
+			break;
+		case 'v': o->verbose = 1; break;
+		case 'p':
+			if (cc_port_parse(optarg, &o->port) < 0) {
+				fprintf(stderr, "crowd-node: -p %s: not a port number\n",
+					optarg);
+				return CC_EXIT_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); return CC_EXIT_OK;
+		case 'V': printf("crowd-node %s\n", CC_VERSION); return CC_EXIT_OK;
+		default: usage(stderr); return CC_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "crowd-node: unexpected argument '%s'\n", argv[optind]);
+		return CC_EXIT_USAGE;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
 	static struct node node;
 	struct node *n = &node;
-	const char *confdir = NULL, *host = NULL, *tag = NULL;
+	struct opts o = { .port = -1 };
 	struct MHD_Daemon *httpd = NULL;
 	struct cc_err err = { 0 };
 	char dir[CC_PATH_LEN];
-	int port = -1, verbose = 0, opt, sig, left;
+	int rc, sig, left;
 	sigset_t sigs;
 
 	/* A thread per connection and per unit would each get a malloc arena
@@ -169,42 +236,22 @@ int main(int argc, char **argv)
 	 * little and seldom at once, so two arenas serve them all. */
 	mallopt(M_ARENA_MAX, 2);
 	cc_log_init("crowd-node");
-	while ((opt = getopt_long(argc, argv, "c:p:t:H:vh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'c': confdir = optarg; break;
-		case 't': tag = optarg; break;
-		case 'H': host = optarg; break;
-		case 'v': verbose = 1; break;
-		case 'p': {
-			char *end;
-			long p = strtol(optarg, &end, 10);
-			if (*end || end == optarg || p < 0 || p > 65535) {
-				fprintf(stderr, "crowd-node: -p %s: not a port number\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			port = (int)p;
-			break;
-		}
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "crowd-node: unexpected argument '%s'\n", argv[optind]);
-		return EXIT_USAGE;
-	}
+	if ((rc = parse_options(argc, argv, &o)) >= 0)
+		return rc;
 	ensure_std_fds();
-	cc_config_find_dir(confdir, dir);
+	if (!cc_config_find_dir(o.confdir, dir)) {
+		fprintf(stderr, "crowd-node: the config folder's path is too long\n");
+		return CC_EXIT_CONFIG;
+	}
 	if (cc_config_load(&n->cfg, dir, &err) < 0) {
 		fprintf(stderr, "crowd-node: %s\n", err.msg);
-		return EXIT_CONFIG;
+		return CC_EXIT_CONFIG;
 	}
 	cc_log_set_level(n->cfg.log_level);
-	n->port = port >= 0 ? port : n->cfg.node_port;
-	if (prepare(n, host, tag, &err) < 0) {
+	n->port = o.port >= 0 ? o.port : n->cfg.node_port;
+	if (prepare(n, o.host, o.tag, &err) < 0) {
 		fprintf(stderr, "crowd-node: %s\n", err.msg);
-		return EXIT_CONFIG;
+		return CC_EXIT_CONFIG;
 	}
 
 	/* Before any thread exists: the mask is inherited by all of them. */
@@ -219,17 +266,23 @@ int main(int argc, char **argv)
 	if (cc_http_global_init() < 0 || setup_sync(n) < 0 ||
 	    !(n->http = cc_http_new(&n->cfg))) {
 		fprintf(stderr, "crowd-node: cannot initialise (out of memory?)\n");
-		return EXIT_START;
+		return CC_EXIT_FAILED;
 	}
 	node_update_overload(n);
 
 	httpd = node_httpd_start(n, &err);
 	if (!httpd) {
 		fprintf(stderr, "crowd-node: %s\n", err.msg);
-		return EXIT_START;
+		return CC_EXIT_DAEMON;
 	}
-	snprintf(n->identity, sizeof(n->identity), "%s:%d", n->host, n->port);
-	if (!verbose)
+	/* n->host is a valid host (at most CC_HOST_NAME_MAX): it fits */
+	rc = snprintf(n->identity, sizeof(n->identity), "%s:%d", n->host, n->port);
+	if (rc < 0 || (size_t)rc >= sizeof(n->identity)) {
+		fprintf(stderr, "crowd-node: %s:%d: too long\n", n->host, n->port);
+		node_httpd_stop(httpd);
+		return CC_EXIT_CONFIG;
+	}
+	if (!o.verbose)
 		open_log(n);
 	cc_info("listening on port %d as %s (instance %s); actions: %s", n->port,
 		n->identity, n->instance,
@@ -240,14 +293,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crowd-node: cannot check in with central at %s: %s\n",
 			n->central, err.msg);
 		node_httpd_stop(httpd);
-		return EXIT_START;
+		return CC_EXIT_CENTRAL;
 	}
 	cc_info("checked in with %s", n->central);
 	if (node_checkin_start(n) < 0) {
 		cc_error("cannot start the check-in thread: %s", strerror(errno));
 		node_httpd_stop(httpd);
 		node_check_out(n);
-		return EXIT_START;
+		return CC_EXIT_FAILED;
 	}
 
 	for (;;) {
@@ -276,5 +329,5 @@ int main(int argc, char **argv)
 		cc_http_free(n->pool[i]);
 	free(n->pool);
 	free(n->enabled_actions);
-	return 0;
+	return CC_EXIT_OK;
 }

@@ -239,10 +239,19 @@ static int make_scratch(struct run *r, struct cc_err *err)
 {
 	struct node *n = r->node;
 	char parent[sizeof(r->dir)];
+	int len;
 
-	snprintf(parent, sizeof(parent), "%s/%s", n->cfg.temp_storage_path,
-		 r->unit.action);
-	snprintf(r->dir, sizeof(r->dir), "%s/unit_%lld", parent, r->unit.id);
+	len = snprintf(parent, sizeof(parent), "%s/%s", n->cfg.temp_storage_path,
+		       r->unit.action);
+	if (len > 0 && (size_t)len < sizeof(parent))
+		len = snprintf(r->dir, sizeof(r->dir), "%s/unit_%lld", parent,
+			       r->unit.id);
+	if (len < 0 || (size_t)len >= sizeof(r->dir)) {
+		r->dir[0] = '\0';
+		return cc_err_set(err, CC_ERR_INTERNAL, "temp_storage_path %s: too long for "
+				  "the scratch folder of unit %lld", n->cfg.temp_storage_path,
+				  r->unit.id);
+	}
 	if (cc_fs_mkdirs(parent, 0755, err) < 0)
 		return -1;
 	/* Left over by a node that died mid-unit: start clean. */

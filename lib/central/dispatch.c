@@ -8,6 +8,7 @@
 #include "central/lifecycle.h"
 #include "core/form.h"
 #include "core/log.h"
+#include "core/version.h"
 #include "model/node_record.h"
 #include "model/work_unit.h"
 
@@ -107,7 +108,7 @@ static void prepare(struct cc_dispatcher *d, struct send *s, CURL *easy,
 	curl_easy_reset(easy);
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(easy, CURLOPT_USERAGENT, "cloudcrowd-c/0.1");
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, CC_USER_AGENT);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, (long)d->cfg->connect_timeout);

@@ -187,24 +187,58 @@ static int set_value(struct cc_config *cfg, const struct key *k,
 	return -1;
 }
 
-void cc_config_find_dir(const char *arg, char *out)
+const char *cc_config_find_dir(const char *arg, char *out)
 {
-	const char *env = getenv("CLOUD_CROWD_CONFIG");
-	const char *d = arg && *arg ? arg : env && *env ? env : "config";
+	/* The order is the one documented in config.h: the most specific
+	 * first. CROWD_CONFIG is what crowd-node sets for the actions it runs
+	 * (their tools must use the node's folder even when the node was
+	 * started with -c and CLOUD_CROWD_CONFIG names another one). */
+	static const char *const envs[] = { "CROWD_CONFIG", "CLOUD_CROWD_CONFIG" };
+	static const char *const froms[] = { "$CROWD_CONFIG", "$CLOUD_CROWD_CONFIG" };
+	const char *d = "config", *from = "the default ./config";
 	char abs[PATH_MAX];
+	int n;
 
+	if (arg && *arg) {
+		d = arg;
+		from = "-c";
+	} else {
+		for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+			const char *e = getenv(envs[i]);
+			if (e && *e) {
+				d = e;
+				from = froms[i];
+				break;
+			}
+		}
+	}
 	if (realpath(d, abs))
 		d = abs;
-	snprintf(out, CC_PATH_LEN, "%s", d);
+	n = snprintf(out, CC_PATH_LEN, "%s", d);
+	if (n < 0 || n >= CC_PATH_LEN) {
+		out[0] = '\0';
+		return NULL;
+	}
+	return from;
 }
 
-void cc_config_defaults(struct cc_config *cfg, const char *dir)
+int cc_config_defaults(struct cc_config *cfg, const char *dir)
 {
+	int n;
+
 	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->dir, sizeof(cfg->dir), "%s", dir ? dir : "");
-	snprintf(cfg->file, sizeof(cfg->file), "%s/crowd.conf", cfg->dir);
+	if (!dir)
+		dir = "";
+	/* dir/crowd.conf must fit whole: a cut path names another folder */
+	n = snprintf(cfg->file, sizeof(cfg->file), "%s/crowd.conf", dir);
+	if (n < 0 || (size_t)n >= sizeof(cfg->file)) {
+		cfg->file[0] = '\0';
+		dir = "";
+	}
+	snprintf(cfg->dir, sizeof(cfg->dir), "%s", dir);
 	for (size_t i = 0; i < NKEYS; i++)
 		set_value(cfg, &keys[i], keys[i].def, "default", NULL);
+	return cfg->file[0] ? 0 : -1;
 }
 
 struct parse_state {
@@ -342,13 +376,22 @@ static int validate(struct cc_config *cfg, const struct parse_state *st,
 	return 0;
 }
 
+/* The folder dir is too long for cfg->file. */
+static int too_long(const char *dir, struct cc_err *err)
+{
+	return cc_err_set(err, CC_ERR_INTERNAL, "config folder %.64s...: path too long "
+			  "(at most %d characters)", dir ? dir : "",
+			  CC_PATH_LEN - (int)sizeof("/crowd.conf"));
+}
+
 static int load(struct cc_config *cfg, const char *dir, FILE *f,
 		const char *text, const char *name, struct cc_err *err)
 {
 	struct parse_state st = { .cfg = cfg, .err = err, .name = name };
 	int rc;
 
-	cc_config_defaults(cfg, dir);
+	if (cc_config_defaults(cfg, dir) < 0)
+		return too_long(dir, err);
 	if (f) {
 		st.text = (const char *)(void *)f;
 		rc = ini_parse_stream(file_reader, &st, on_key, &st);
@@ -372,7 +415,9 @@ int cc_config_load(struct cc_config *cfg, const char *dir, struct cc_err *err)
 	FILE *f;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/crowd.conf", dir);
+	if (cc_config_defaults(cfg, dir) < 0)
+		return too_long(dir, err);
+	snprintf(path, sizeof(path), "%s", cfg->file);
 	f = fopen(path, "r");
 	if (!f) {
 		int e = errno;

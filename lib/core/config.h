@@ -1,6 +1,7 @@
 /* config.h - crowd.conf, the one configuration file of a machine.
  * The file lives in a config folder (with actions/ beside it), found from
- * `-c DIR`, else $CLOUD_CROWD_CONFIG, else ./config. Keys keep the names of
+ * `-c DIR`, else $CROWD_CONFIG (actions), else $CLOUD_CROWD_CONFIG, else
+ * ./config (cc_config_find_dir). Keys keep the names of
  * the original config.yml; a [database] section names the MySQL server.
  * One table (config.c) lists every key: type, default, limits, whether it is
  * sensitive; parsing, validation and --help walk it. */
@@ -74,13 +75,20 @@ struct cc_config {
 	char db_name[CC_STR_LEN];
 };
 
-/* cc_config_find_dir - resolve the config folder: arg (may be NULL), else
- * $CLOUD_CROWD_CONFIG, else "config". Writes into out (CC_PATH_LEN). */
-void cc_config_find_dir(const char *arg, char *out);
+/* cc_config_find_dir - the config folder, the same way in every program:
+ * arg (-c DIR; NULL or "" for none), else $CROWD_CONFIG (set by crowd-node
+ * for the actions it runs, so crowd-save and crowd-download find the
+ * node's folder), else $CLOUD_CROWD_CONFIG, else "config"; made absolute
+ * when it exists. Writes it into out (CC_PATH_LEN bytes) and returns where
+ * it came from, for messages: "-c", "$CROWD_CONFIG", "$CLOUD_CROWD_CONFIG"
+ * or "the default ./config" (static strings). Returns NULL, with out "",
+ * when the folder's path does not fit in out. */
+const char *cc_config_find_dir(const char *arg, char *out);
 
 /* cc_config_defaults - fill every key with its default (dir-relative paths
- * are resolved against dir). */
-void cc_config_defaults(struct cc_config *cfg, const char *dir);
+ * are resolved against dir). Returns 0, or -1 when dir/crowd.conf does not
+ * fit in cfg->file: then cfg->dir and cfg->file are "" (never a cut path). */
+int cc_config_defaults(struct cc_config *cfg, const char *dir);
 
 /* cc_config_load - defaults, then dir/crowd.conf, then validation.
  * Returns 0, or -1 with "file:line: key: reason" in err. */

@@ -10,8 +10,8 @@
 #include "core/http.h"
 #include "core/strbuf.h"
 #include "core/log.h"
+#include "core/version.h"
 
-#define USER_AGENT "cloudcrowd-c/0.1"
 #define MAX_RESPONSE (64 * 1024 * 1024)
 
 struct cc_http {
@@ -86,7 +86,7 @@ static void setup(struct cc_http *h, const char *url, long timeout_s)
 
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, CC_USER_AGENT);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)h->cfg->connect_timeout);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model/action.h"
+#include "core/hostport.h"
 #include "core/log.h"
 #include "model/node_record.h"
 #include "model/work_unit.h"
@@ -81,35 +82,9 @@ static const char SQL_STATUS_WORKERS[] =
 
 int cc_node_host_valid(const char *host, int *port)
 {
-	const char *colon = host ? strrchr(host, ':') : NULL;
-	char *end;
-	long p;
-	size_t n;
-
-	if (!colon || colon == host || strlen(host) > 255)
-		return 0;
-	/* digits only: strtol would also take blanks and a sign */
-	if (!isdigit((unsigned char)colon[1]))
-		return 0;
-	p = strtol(colon + 1, &end, 10);
-	if (*end || p < 1 || p > 65535)
-		return 0;
-	n = (size_t)(colon - host);
-	if (host[0] == '[') {              /* [IPv6]:port */
-		if (n < 3 || host[n - 1] != ']')
-			return 0;
-		for (size_t i = 1; i < n - 1; i++)
-			if (!isxdigit((unsigned char)host[i]) && host[i] != ':' &&
-			    host[i] != '.')
-				return 0;
-	} else {
-		for (size_t i = 0; i < n; i++)
-			if (!isalnum((unsigned char)host[i]) && host[i] != '.' &&
-			    host[i] != '-' && host[i] != '_')
-				return 0;
-	}
-	*port = (int)p;
-	return 1;
+	/* node_records.host is VARCHAR(255): the whole "name:port" */
+	return host && strnlen(host, 256) <= 255 &&
+	       cc_hostport_parse(host, NULL, 0, port) == 0;
 }
 
 int cc_node_actions_valid(const char *actions)

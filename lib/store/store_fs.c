@@ -137,8 +137,14 @@ int cc_store_fs_save(const struct cc_config *cfg, const char *action,
 	}
 	/* A short fixed-shape temporary name: the real name may be up to
 	 * NAME_MAX already. Pid and counter make it unique per saver. */
-	snprintf(tmp, sizeof(tmp), "%s/.crowd-save.%d.%u.tmp", abs_dir,
-		 (int)getpid(), __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED));
+	n = snprintf(tmp, sizeof(tmp), "%s/.crowd-save.%d.%u.tmp", abs_dir,
+		     (int)getpid(), __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED));
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		tmp[0] = '\0';
+		cc_err_set(err, CC_ERR_INTERNAL, "%s: path too long for a temporary file",
+			   abs_dir);
+		goto out;
+	}
 	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (out < 0) {
 		cc_err_set(err, CC_ERR_INTERNAL, "cannot create %s: %s", tmp, strerror(errno));

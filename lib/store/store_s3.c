@@ -22,8 +22,8 @@
 #include "store/sigv4.h"
 #include "store/store_s3.h"
 #include "core/strbuf.h"
+#include "core/version.h"
 
-#define USER_AGENT "cloudcrowd-c/0.1"
 #define MAX_ANSWER (32 * 1024 * 1024)   /* bytes of an S3 answer kept */
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -162,15 +162,24 @@ static size_t on_write(char *p, size_t size, size_t n, void *user)
 	return b->oom ? 0 : size * n;
 }
 
-static struct curl_slist *add_header(struct curl_slist *l, int *oom,
+/* Append "name: value" to l. On failure l comes back as it was and *fail
+ * is set: HDR_OOM, or HDR_LONG when the line would not fit (never sent
+ * cut: a cut header would fail the signature, or worse, not). */
+enum { HDR_OOM = 1, HDR_LONG = 2 };
+
+static struct curl_slist *add_header(struct curl_slist *l, int *fail,
 				     const char *name, const char *value)
 {
 	char line[2048];
 	struct curl_slist *n;
+	int len = snprintf(line, sizeof(line), "%s: %s", name, value);
 
-	snprintf(line, sizeof(line), "%s: %s", name, value);
+	if (len < 0 || (size_t)len >= sizeof(line)) {
+		*fail = HDR_LONG;
+		return l;
+	}
 	if (!(n = curl_slist_append(l, line)))
-		*oom = 1;
+		*fail = HDR_OOM;
 	return n ? n : l;
 }
 
@@ -227,6 +236,11 @@ static int call_once(struct s3 *s, const struct call *c, struct answer *a,
 		hl = add_header(hl, &oom, hd[i].name, hd[i].value);
 	hl = add_header(hl, &oom, "Authorization", auth);
 	OPENSSL_cleanse(auth, sizeof(auth));
+	if (oom == HDR_LONG) {
+		cc_err_set(err, CC_ERR_INTERNAL, "S3 %s: a request header is longer than "
+			   "2047 bytes", what);
+		goto out;
+	}
 	if (oom) {
 		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
@@ -234,7 +248,7 @@ static int call_once(struct s3 *s, const struct call *c, struct answer *a,
 	curl_easy_reset(cu);
 	curl_easy_setopt(cu, CURLOPT_URL, url.data);
 	curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(cu, CURLOPT_USERAGENT, USER_AGENT);
+	curl_easy_setopt(cu, CURLOPT_USERAGENT, CC_USER_AGENT);
 	curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT, (long)s->cfg->connect_timeout);
 	/* No total limit (files may be large): give up when stalled. */

@@ -1,31 +1,32 @@
 /* crowd-download URL FILE - fetch an http, https or file URL into FILE,
  * within the config's limits (max_download_mb; action_timeout, or an hour,
  * for the time). Written to a temporary name beside FILE and renamed, so
- * FILE is whole or absent. Run by actions (CROWD_CONFIG names the config);
- * elsewhere -c or $CLOUD_CROWD_CONFIG. */
+ * FILE is whole or absent. The config folder is found as by every program
+ * (cc_config_find_dir): -c, else $CROWD_CONFIG (set for actions), else
+ * $CLOUD_CROWD_CONFIG, else ./config. Exit codes: core/exitcode.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "core/config.h"
+#include "core/exitcode.h"
 #include "core/http.h"
-
-enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: crowd-download [-c CONFDIR] URL FILE\n"
 		"Downloads URL (http, https or file) into FILE, at most max_download_mb\n"
-		"and action_timeout seconds (an hour when that is 0).\n");
+		"and action_timeout seconds (an hour when that is 0). The config folder:\n"
+		"-c, else $CROWD_CONFIG, else $CLOUD_CROWD_CONFIG, else ./config.\n");
 }
 
 int main(int argc, char **argv)
 {
 	struct cc_config cfg;
 	struct cc_err err = { 0 };
-	const char *confdir = getenv("CROWD_CONFIG"), *args[2] = { NULL, NULL };
+	const char *confdir = NULL, *args[2] = { NULL, NULL };
 	char dir[CC_PATH_LEN], tmp[4096];
 	struct cc_http *h;
 	int nargs = 0, rc;
@@ -34,35 +35,36 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
-			return 0;
+			return CC_EXIT_OK;
 		} else if (!strcmp(argv[i], "-c") && i + 1 < argc) {
-			if (!confdir || !*confdir)
-				confdir = argv[i + 1];
-			i++;
+			confdir = argv[++i];
 		} else if (nargs < 2) {
 			args[nargs++] = argv[i];
 		} else {
 			usage(stderr);
-			return EXIT_USAGE;
+			return CC_EXIT_USAGE;
 		}
 	}
 	if (nargs != 2) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return CC_EXIT_USAGE;
 	}
-	cc_config_find_dir(confdir, dir);
+	if (!cc_config_find_dir(confdir, dir)) {
+		fprintf(stderr, "crowd-download: the config folder's path is too long\n");
+		return CC_EXIT_CONFIG;
+	}
 	if (cc_config_load(&cfg, dir, &err) < 0) {
 		fprintf(stderr, "crowd-download: %s\n", err.msg);
-		return EXIT_USAGE;
+		return CC_EXIT_CONFIG;
 	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.part-%d", args[1],
 			     (int)getpid()) >= sizeof(tmp)) {
 		fprintf(stderr, "crowd-download: %s: path too long\n", args[1]);
-		return EXIT_USAGE;
+		return CC_EXIT_USAGE;
 	}
 	if (cc_http_global_init() < 0 || !(h = cc_http_new(&cfg))) {
 		fprintf(stderr, "crowd-download: cannot initialise libcurl\n");
-		return EXIT_FAIL;
+		return CC_EXIT_FAILED;
 	}
 	limit = cfg.action_timeout > 0 ? cfg.action_timeout : 3600;
 	unlink(tmp);
@@ -71,12 +73,12 @@ int main(int argc, char **argv)
 	cc_http_free(h);
 	if (rc < 0) {
 		fprintf(stderr, "crowd-download: %s\n", err.msg);
-		return EXIT_FAIL;
+		return CC_EXIT_FAILED;
 	}
 	if (rename(tmp, args[1]) < 0) {
 		fprintf(stderr, "crowd-download: %s: %s\n", args[1], strerror(errno));
 		unlink(tmp);
-		return EXIT_FAIL;
+		return CC_EXIT_FAILED;
 	}
-	return 0;
+	return CC_EXIT_OK;
 }

@@ -299,10 +299,12 @@ wait "$NPID"
 conf=$(conf_copy nocentral central_server=http://127.0.0.1:1)
 out=$(timeout 30 "$NODE_BIN" -c "$conf" -p 0 -H 127.0.0.1 2>&1)
 rc=$?
-is "$rc" 1 "a node that cannot reach central exits 1"
+is "$rc" 5 "a node that cannot reach central exits 5 (central unreachable)"
 like "$out" 'cannot check in with central at http://127\.0\.0\.1:1' "and says why"
 out=$("$NODE_BIN" -c "$STACK_DIR/no-such-conf" 2>&1)
-is "$?" 2 "a missing config folder exits 2"
+is "$?" 3 "a missing config folder exits 3 (config)"
+out=$("$NODE_BIN" -c "$CROWD_CONF" -p 0 -H 'vm/../x' 2>&1)
+like "$?:$out" "^2:.*-H vm/\.\./x: not a host name" "a bad -H exits 2 (usage), naming it"
 
 # --- the helper commands, run by hand ------------------------------------------
 dl=$STACK_DIR/downloaded.txt
@@ -317,6 +319,15 @@ out=$(CROWD_CONFIG=$CROWD_CONF "$BIN/crowd-download" "gopher://127.0.0.1/x" "$ST
 like "$?:$out" '^1:.*unsupported URL scheme' "crowd-download refuses other schemes"
 out=$(CROWD_CONFIG=$CROWD_CONF "$BIN/crowd-save" "$dl" 2>&1)
 like "$?:$out" '^2:.*CROWD_ACTION is not set' "crowd-save outside a unit says what is missing"
+# -c wins over CROWD_CONFIG, as in every program (cc_config_find_dir)
+out=$(CROWD_CONFIG=$STACK_DIR/no-such-conf "$BIN/crowd-download" -c "$CROWD_CONF" "file://$words" "$STACK_DIR/dl4" 2>&1)
+is "$?:$out" "0:" "crowd-download: -c wins over CROWD_CONFIG"
+out=$(CROWD_CONFIG=$CROWD_CONF "$BIN/crowd-download" -c "$STACK_DIR/no-such-conf" "file://$words" "$STACK_DIR/dl5" 2>&1)
+like "$?:$out" "^3:.*no-such-conf/crowd.conf: cannot open" "... and a bad -c is not hidden by a good CROWD_CONFIG (exit 3)"
+out=$(CROWD_CONFIG=$STACK_DIR/no-such-conf CROWD_ACTION=noop CROWD_JOB_ID=5 CROWD_WORK_UNIT_ID=7 "$BIN/crowd-save" -c "$CROWD_CONF" "$dl" 2>&1)
+is "$?:$out" "0:file://$STACK_DIR/storage/noop/job_5/unit_7/downloaded.txt" "crowd-save: -c wins over CROWD_CONFIG"
+out=$(CROWD_CONFIG=$CROWD_CONF CLOUD_CROWD_CONFIG=$STACK_DIR/no-such-conf CROWD_ACTION=noop CROWD_JOB_ID=5 CROWD_WORK_UNIT_ID=8 "$BIN/crowd-save" "$dl" 2>&1)
+is "$?:$out" "0:file://$STACK_DIR/storage/noop/job_5/unit_8/downloaded.txt" "... and CROWD_CONFIG (set for actions) over CLOUD_CROWD_CONFIG"
 out=$(CROWD_CONFIG=$CROWD_CONF CROWD_ACTION=noop CROWD_JOB_ID=5 CROWD_WORK_UNIT_ID=6 "$BIN/crowd-save" "$dl" 2>&1)
 is "$?:$out" "0:file://$STACK_DIR/storage/noop/job_5/unit_6/downloaded.txt" "crowd-save prints the stored file's URL"
 out=$(CROWD_CONFIG=$CROWD_CONF CROWD_ACTION=../etc CROWD_JOB_ID=5 CROWD_WORK_UNIT_ID=6 "$BIN/crowd-save" "$dl" 2>&1)

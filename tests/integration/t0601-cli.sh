@@ -110,6 +110,46 @@ err_like "$T/bad/crowd.conf:2: max_workers: 'lots'" "... with file:line: key: re
 CLOUD_CROWD_CONFIG=$CROWD_CONF run "$CROWD" nodes
 rc_is 0 "CLOUD_CROWD_CONFIG to the stack's config: nodes works"
 like "$OUT" "127\.0\.0\.1:$NODE_PORT " "... and lists the stack's node"
+CLOUD_CROWD_CONFIG=$T/nope2 run "$CROWD" -c "$CROWD_CONF" nodes
+rc_is 0 "-c wins over CLOUD_CROWD_CONFIG"
+CROWD_CONFIG=$T/nope3 CLOUD_CROWD_CONFIG=$CROWD_CONF run "$CROWD" nodes
+rc_is 3 "CROWD_CONFIG (set for actions) comes before CLOUD_CROWD_CONFIG: exit 3"
+err_like "came from \\\$CROWD_CONFIG" "... and is named"
+run "$CROWD" -c "$CROWD_CONF" node start -d -H 'vm;id'
+rc_is 2 "node -H with a character no host has: exit 2"
+err_like "--host 'vm;id': not a host name" "... naming it"
+run "$CROWD" -c "$CROWD_CONF" node start -d -H '::1'
+rc_is 2 "node -H with an IPv6 address without brackets: exit 2"
+run "$CROWD" -c "$CROWD_CONF" node start -d -p ' 80'
+rc_is 2 "node -p with a blank: exit 2"
+
+# ---- one table of exit codes for every program (core/exitcode.h) ----------
+vers=""
+for prog in crowd-server ccdistribute crowd-node; do
+	run "$BIN/$prog" --version
+	rc_is 0 "$prog --version: exit 0"
+	like "$OUT" "^$prog [0-9]+\.[0-9]+\.[0-9]+$" "... naming the version"
+	vers+=" ${OUT##* }"
+	run "$BIN/$prog" --frobnicate
+	rc_is 2 "$prog with an unknown option: exit 2"
+	run "$BIN/$prog" -c "$T/nope"
+	rc_is 3 "$prog -c to a missing folder: exit 3"
+	err_like "$T/nope/crowd.conf: cannot open" "... naming the file"
+done
+run "$CROWD" --version
+v=${OUT#crowd }
+v=${v%% *}
+is "$vers" " $v $v $v" "every program shows the same version as crowd ($v)"
+run "$BIN/crowd-node" -c "$CROWD_CONF" -p 0 -H 'a b'
+rc_is 2 "crowd-node -H with a blank: exit 2"
+for prog in crowd-save crowd-download; do
+	run "$BIN/$prog"
+	rc_is 2 "$prog without arguments: exit 2"
+done
+CROWD_ACTION=noop CROWD_JOB_ID=1 CROWD_WORK_UNIT_ID=1 run "$BIN/crowd-save" -c "$T/nope" "$T/x"
+rc_is 3 "crowd-save -c to a missing folder: exit 3"
+run "$BIN/crowd-download" -c "$T/nope" "file://$T/x" "$T/y"
+rc_is 3 "crowd-download -c to a missing folder: exit 3"
 
 # ---- install -------------------------------------------------------------------
 sql "CREATE USER IF NOT EXISTS 't0601'@'localhost' IDENTIFIED BY 'p\"w\\\\ x'; GRANT ALL ON \`$DB\`.* TO 't0601'@'localhost'"
