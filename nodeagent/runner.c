@@ -1,6 +1,6 @@
 /* runner.c - one thread per accepted work unit, and the table of them.
  * The thread makes the scratch folder, downloads a URL input, spawns the
- * action's stage (the unit's only process creation; DESIGN 7), supervises
+ * action's stage (the unit's only process creation), supervises
  * it (proc.h), removes the scratch folder, then reports PUT /work/ID with
  * bounded backoff. The scratch folder goes before the report so that a
  * retry of the unit dispatched here the moment central has the result never
@@ -186,8 +186,8 @@ static void env_free(struct envb *e)
 	free(e->v);
 }
 
-/* Our environment minus CROWD_* and PATH, plus the unit's (CONTRACTS.md
- * "Action run"). */
+/* Our environment minus CROWD_* and PATH, plus the unit's (the README's
+ * "Writing an action"). */
 static int build_env(struct envb *e, struct run *r, const char *input_path,
 		     struct cc_err *err)
 {

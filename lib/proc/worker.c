@@ -6,6 +6,7 @@
 #include <string.h>
 #include "core/form.h"
 #include "proc/worker.h"
+#include "model/status.h"
 
 #define NAME_MAX_OUT 100
 #define EXT_MAX 16
@@ -57,7 +58,8 @@ int cc_worker_unit_parse(struct cc_worker_unit *u, const char *text,
 	    get_id(root, "attempts", &u->attempts, 0, 0, err) < 0 ||
 	    get_id(root, "status", &status, 1, 1, err) < 0)
 		goto out;
-	if (status != 1 && status != 4 && status != 5) {
+	if (status != CC_STATUS_PROCESSING && status != CC_STATUS_SPLITTING &&
+	    status != CC_STATUS_MERGING) {
 		cc_err_set(err, CC_ERR_BAD_REQUEST, "work_unit: status must be 1 (processing), "
 			   "4 (splitting) or 5 (merging), not %lld", status);
 		goto out;
