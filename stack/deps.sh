@@ -37,30 +37,25 @@ for p in "${PACKAGES[@]}"; do
 done
 
 if ((${#missing[@]})); then
-	SUDO=()
-	if ((EUID != 0)); then
-		command -v sudo >/dev/null 2>&1 || die "missing packages (${missing[*]}) and not root: run as root, or install sudo"
-		SUDO=(sudo)
+	if ((EUID != 0)) && ! command -v sudo >/dev/null 2>&1; then
+		die "missing packages (${missing[*]}) and not root: run as root, or install sudo"
 	fi
-	export DEBIAN_FRONTEND=noninteractive
-	APT=("${SUDO[@]}" apt-get -q -y -o DPkg::Lock::Timeout=300
-		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+	# shellcheck source=stack/apt.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 	# Hold back service starts while installing (only if no policy is set).
 	policy=/usr/sbin/policy-rc.d
 	if [[ ! -e $policy ]]; then
 		printf '#!/bin/sh\n# temporary, from CloudCrowd-C stack/deps.sh\nexit 101\n' |
-			"${SUDO[@]}" tee "$policy" >/dev/null
-		"${SUDO[@]}" chmod 755 "$policy"
-		trap '"${SUDO[@]}" rm -f "$policy"' EXIT
+			"${APT_SUDO[@]}" tee "$policy" >/dev/null
+		"${APT_SUDO[@]}" chmod 755 "$policy"
+		trap '"${APT_SUDO[@]}" rm -f "$policy"' EXIT
 	fi
 
 	say "missing: ${missing[*]}"
 	say "apt-get update"
 	"${APT[@]}" update >/dev/null || die "apt-get update failed"
-	say "apt-get install ${missing[*]}"
-	"${APT[@]}" install --no-install-recommends "${missing[@]}" ||
-		die "apt-get install failed"
+	apt_install "${missing[@]}"
 	say "installed: ${missing[*]}"
 fi
 

@@ -12,20 +12,8 @@ ts() { date -u +%FT%TZ; }
 say() { printf '%s %s: %s\n' "$(ts)" "$PROG" "$*"; }
 die() { printf '%s %s: ERROR: %s\n' "$(ts)" "$PROG" "$*" >&2; exit 1; }
 
-SUDO=()
-((EUID == 0)) || SUDO=(sudo)
-APT=("${SUDO[@]}" apt-get -q -y -o DPkg::Lock::Timeout=300)
-export DEBIAN_FRONTEND=noninteractive
-
-apt_install() {
-	say "apt-get install $*"
-	if ! "${APT[@]}" install --no-install-recommends "$@" >/dev/null; then
-		say "apt-get update"
-		"${APT[@]}" update >/dev/null || die "apt-get update failed"
-		"${APT[@]}" install --no-install-recommends "$@" >/dev/null ||
-			die "apt-get install $* failed"
-	fi
-}
+# shellcheck source=stack/apt.sh
+. "$HERE/../../stack/apt.sh"
 
 if [[ ! -x /usr/bin/chromium ]]; then
 	apt_install chromium fonts-dejavu-core
