@@ -15,7 +15,7 @@ B       := build/$(VARIANT)
 PKGS    := jansson libcurl libmicrohttpd inih libmariadb
 CC      ?= cc
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Werror -Wformat=2 -Wshadow \
-               -Wstrict-prototypes -Wno-format-truncation -g \
+               -Wstrict-prototypes -g \
                -D_GNU_SOURCE -Ilib -DCC_SOURCE_DIR='"$(CURDIR)"'
 ifeq ($(VARIANT),asan)
   CFLAGS_VAR := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "pathf.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -34,7 +36,7 @@ static int setup(void **state)
 	if (!f || !mkdtemp(tmpl) || !realpath(tmpl, f->dir))
 		return -1;
 	cc_config_defaults(&f->cfg, f->dir);
-	snprintf(path, sizeof(path), "%s/actions", f->dir);
+	PATHF(path, "%s/actions", f->dir);
 	if (strcmp(f->cfg.actions_path, path) || mkdir(path, 0755))
 		return -1;
 	*state = f;
@@ -57,9 +59,9 @@ static void add_file(struct fixture *f, const char *name, const char *stage,
 	char path[PATH_MAX * 2];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", f->cfg.actions_path, name);
+	PATHF(path, "%s/%s", f->cfg.actions_path, name);
 	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/%s/%s", f->cfg.actions_path, name, stage);
+	PATHF(path, "%s/%s/%s", f->cfg.actions_path, name, stage);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "#!/bin/sh\n", 10), 10);
@@ -71,9 +73,9 @@ static void add_dir(struct fixture *f, const char *name, const char *stage)
 {
 	char path[PATH_MAX * 2];
 
-	snprintf(path, sizeof(path), "%s/%s", f->cfg.actions_path, name);
+	PATHF(path, "%s/%s", f->cfg.actions_path, name);
 	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/%s/%s", f->cfg.actions_path, name, stage);
+	PATHF(path, "%s/%s/%s", f->cfg.actions_path, name, stage);
 	assert_int_equal(mkdir(path, 0755), 0);
 }
 
@@ -82,9 +84,9 @@ static void add_symlink(struct fixture *f, const char *name, const char *stage,
 {
 	char path[PATH_MAX * 2];
 
-	snprintf(path, sizeof(path), "%s/%s", f->cfg.actions_path, name);
+	PATHF(path, "%s/%s", f->cfg.actions_path, name);
 	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/%s/%s", f->cfg.actions_path, name, stage);
+	PATHF(path, "%s/%s/%s", f->cfg.actions_path, name, stage);
 	assert_int_equal(symlink(target, path), 0);
 }
 
@@ -184,7 +186,7 @@ static void test_action_stage_path_is_actions_path_name_stage(void **state)
 	char got[PATH_MAX * 2], want[PATH_MAX * 2];
 
 	cc_action_stage_path(&f->cfg, "word_count", CC_STAGE_MERGE, got, sizeof(got));
-	snprintf(want, sizeof(want), "%s/actions/word_count/merge", f->dir);
+	PATHF(want, "%s/actions/word_count/merge", f->dir);
 	assert_string_equal(got, want);
 }
 
@@ -230,7 +232,7 @@ static void test_action_has_stage_follows_symlinks_to_executables(void **state)
 	char target[PATH_MAX * 2];
 	int fd;
 
-	snprintf(target, sizeof(target), "%s/real_process", f->dir);
+	PATHF(target, "%s/real_process", f->dir);
 	fd = open(target, O_WRONLY | O_CREAT, 0755);
 	assert_true(fd >= 0);
 	assert_int_equal(fchmod(fd, 0755), 0);
@@ -248,9 +250,9 @@ static void test_action_has_stage_refuses_invalid_names_even_if_files_exist(void
 	int fd;
 
 	/* DIR/x/process exists and is executable: "../x" would reach it */
-	snprintf(path, sizeof(path), "%s/x", f->dir);
+	PATHF(path, "%s/x", f->dir);
 	assert_int_equal(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/x/process", f->dir);
+	PATHF(path, "%s/x/process", f->dir);
 	fd = open(path, O_WRONLY | O_CREAT, 0755);
 	assert_true(fd >= 0);
 	assert_int_equal(fchmod(fd, 0755), 0);
@@ -297,8 +299,7 @@ static void test_action_list_skips_disabled_only_when_asked(void **state)
 	char *s;
 
 	build_tree(f);
-	snprintf(f->cfg.disabled_actions, sizeof(f->cfg.disabled_actions),
-		 " noop, zeta ,missing");
+	PATHF(f->cfg.disabled_actions, " noop, zeta ,missing");
 	s = list(f, 1);
 	assert_string_equal(s, "a_1,alpha,word_count");
 	free(s);
@@ -323,7 +324,7 @@ static void test_action_list_with_every_action_disabled_is_empty(void **state)
 	char *s;
 
 	add_file(f, "noop", "process", 0755);
-	snprintf(f->cfg.disabled_actions, sizeof(f->cfg.disabled_actions), "noop");
+	PATHF(f->cfg.disabled_actions, "noop");
 	s = list(f, 1);
 	assert_string_equal(s, "");
 	free(s);
@@ -336,7 +337,7 @@ static void test_action_list_of_many_actions_grows(void **state)
 	int count = 1;
 
 	for (int i = 99; i >= 0; i--) {
-		snprintf(name, sizeof(name), "act_%02d", i);
+		PATHF(name, "act_%02d", i);
 		add_file(f, name, "process", 0755);
 	}
 	s = list(f, 0);
@@ -352,7 +353,7 @@ static void test_action_list_of_missing_folder_fails_naming_it(void **state)
 {
 	struct fixture *f = *state;
 
-	snprintf(f->cfg.actions_path, sizeof(f->cfg.actions_path), "%s/gone", f->dir);
+	PATHF(f->cfg.actions_path, "%s/gone", f->dir);
 	assert_null(cc_action_list(&f->cfg, 0, &f->err));
 	assert_non_null(strstr(f->err.msg, f->cfg.actions_path));
 	assert_int_equal(f->err.kind, CC_ERR_INTERNAL);

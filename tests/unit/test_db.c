@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "pathf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,8 +261,8 @@ static void test_db_each_walks_rows_and_stops_on_request(void **state)
 	scratch();
 	for (int i = 1; i <= 5; i++) {
 		char name[8], s[8];
-		snprintf(name, sizeof(name), "r%d", i);
-		snprintf(s, sizeof(s), "s%d", i);
+		PATHF(name, "r%d", i);
+		PATHF(s, "s%d", i);
 		insert(name, i, 0, s);
 	}
 	assert_int_equal(cc_db_each(dbfx()->db, sql, NULL, 0, &TROW, each_row, &c, &err), 0);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "pathf.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,13 +34,12 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->root, sizeof(f->root), "%s/store-test.XXXXXX",
+	PATHF(f->root, "%s/store-test.XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(f->root))
 		return -1;
 	cc_config_defaults(&f->cfg, f->root);
-	snprintf(f->cfg.local_storage_path, sizeof(f->cfg.local_storage_path),
-		 "%s/storage", f->root);
+	PATHF(f->cfg.local_storage_path, "%s/storage", f->root);
 	*state = f;
 	return 0;
 }
@@ -88,14 +89,14 @@ static void test_store_save_copies_file_and_returns_file_url(void **state)
 	struct cc_err err = { 0 };
 	char src[PATH_MAX], dst[PATH_MAX], url[PATH_MAX * 3], want[PATH_MAX * 3];
 
-	snprintf(src, sizeof(src), "%s/result.txt", f->root);
+	PATHF(src, "%s/result.txt", f->root);
 	write_file(src, "forty-two\n");
 	assert_int_equal(cc_store_save(&f->cfg, "word_count", 7, 12, src, url,
 				       sizeof(url), &err), 0);
-	snprintf(dst, sizeof(dst), "%s/storage/word_count/job_7/unit_12/result.txt",
+	PATHF(dst, "%s/storage/word_count/job_7/unit_12/result.txt",
 		 f->root);
 	assert_string_equal(read_file(dst), "forty-two\n");
-	snprintf(want, sizeof(want), "file://%s", dst);
+	PATHF(want, "file://%s", dst);
 	assert_string_equal(url, want);
 	/* the source is untouched */
 	assert_string_equal(read_file(src), "forty-two\n");
@@ -107,17 +108,17 @@ static void test_store_save_replaces_whole_file_and_leaves_no_temp(void **state)
 	struct cc_err err = { 0 };
 	char src[PATH_MAX], dst[PATH_MAX], url[PATH_MAX * 3], dir[PATH_MAX];
 
-	snprintf(src, sizeof(src), "%s/a.txt", f->root);
+	PATHF(src, "%s/a.txt", f->root);
 	write_file(src, "first");
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 2, src, url,
 				       sizeof(url), &err), 0);
 	write_file(src, "second, longer");
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 2, src, url,
 				       sizeof(url), &err), 0);
-	snprintf(dst, sizeof(dst), "%s/storage/noop/job_1/unit_2/a.txt", f->root);
+	PATHF(dst, "%s/storage/noop/job_1/unit_2/a.txt", f->root);
 	assert_string_equal(read_file(dst), "second, longer");
 	/* only a.txt in the unit folder: no temporary file left */
-	snprintf(dir, sizeof(dir), "%s/storage/noop/job_1/unit_2", f->root);
+	PATHF(dir, "%s/storage/noop/job_1/unit_2", f->root);
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	int n = 0;
@@ -135,7 +136,7 @@ static void test_store_save_escapes_url(void **state)
 	struct cc_err err = { 0 };
 	char src[PATH_MAX], url[PATH_MAX * 3];
 
-	snprintf(src, sizeof(src), "%s/my file#1%%.txt", f->root);
+	PATHF(src, "%s/my file#1%%.txt", f->root);
 	write_file(src, "x");
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 3, 4, src, url,
 				       sizeof(url), &err), 0);
@@ -151,8 +152,7 @@ static void test_store_save_relative_storage_path_gives_absolute_url(void **stat
 
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	assert_int_equal(chdir(f->root), 0);
-	snprintf(f->cfg.local_storage_path, sizeof(f->cfg.local_storage_path),
-		 "rel/store");
+	PATHF(f->cfg.local_storage_path, "rel/store");
 	write_file("in.txt", "rel");
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 5, 6, "in.txt", url,
 				       sizeof(url), &err), 0);
@@ -168,7 +168,7 @@ static void test_store_save_refuses_path_tricks(void **state)
 	char src[PATH_MAX], dir_src[PATH_MAX], url[1024];
 	const char *bad_actions[] = { "", "../x", "a/b", "Noop", "no op", "..", NULL };
 
-	snprintf(src, sizeof(src), "%s/ok.txt", f->root);
+	PATHF(src, "%s/ok.txt", f->root);
 	write_file(src, "x");
 	for (int i = 0; bad_actions[i]; i++) {
 		assert_int_equal(cc_store_save(&f->cfg, bad_actions[i], 1, 1, src, url,
@@ -178,14 +178,14 @@ static void test_store_save_refuses_path_tricks(void **state)
 	assert_int_equal(cc_store_save(&f->cfg, NULL, 1, 1, src, url, sizeof(url),
 				       &err), -1);
 	/* basenames "", ".", ".." */
-	snprintf(dir_src, sizeof(dir_src), "%s/", f->root);
+	PATHF(dir_src, "%s/", f->root);
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 1, dir_src, url,
 				       sizeof(url), &err), -1);
 	assert_non_null(strstr(err.msg, "not a file name"));
-	snprintf(dir_src, sizeof(dir_src), "%s/.", f->root);
+	PATHF(dir_src, "%s/.", f->root);
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 1, dir_src, url,
 				       sizeof(url), &err), -1);
-	snprintf(dir_src, sizeof(dir_src), "%s/..", f->root);
+	PATHF(dir_src, "%s/..", f->root);
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 1, dir_src, url,
 				       sizeof(url), &err), -1);
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 1, "", url,
@@ -196,13 +196,13 @@ static void test_store_save_refuses_path_tricks(void **state)
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, -3, src, url,
 				       sizeof(url), &err), -1);
 	/* a directory is not a file */
-	snprintf(dir_src, sizeof(dir_src), "%s/adir", f->root);
+	PATHF(dir_src, "%s/adir", f->root);
 	assert_int_equal(mkdir(dir_src, 0755), 0);
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 1, dir_src, url,
 				       sizeof(url), &err), -1);
 	assert_non_null(strstr(err.msg, "not a regular file"));
 	/* nothing was created for any of them */
-	snprintf(dir_src, sizeof(dir_src), "%s/storage", f->root);
+	PATHF(dir_src, "%s/storage", f->root);
 	assert_false(exists(dir_src));
 }
 
@@ -212,7 +212,7 @@ static void test_store_save_missing_file_fails_clearly(void **state)
 	struct cc_err err = { 0 };
 	char src[PATH_MAX], url[1024];
 
-	snprintf(src, sizeof(src), "%s/nope.txt", f->root);
+	PATHF(src, "%s/nope.txt", f->root);
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 1, src, url,
 				       sizeof(url), &err), -1);
 	assert_non_null(strstr(err.msg, "cannot read"));
@@ -225,7 +225,7 @@ static void test_store_delete_job_removes_tree_without_following_links(void **st
 	struct cc_err err = { 0 };
 	char src[PATH_MAX], url[PATH_MAX * 3], outside[PATH_MAX], p[PATH_MAX * 2];
 
-	snprintf(src, sizeof(src), "%s/r.txt", f->root);
+	PATHF(src, "%s/r.txt", f->root);
 	write_file(src, "r");
 	assert_int_equal(cc_store_save(&f->cfg, "noop", 9, 1, src, url, sizeof(url),
 				       &err), 0);
@@ -235,26 +235,26 @@ static void test_store_delete_job_removes_tree_without_following_links(void **st
 				       &err), 0);
 	/* A folder outside the store, linked from inside the job's folder,
 	 * both as a directory link and as a file link. */
-	snprintf(outside, sizeof(outside), "%s/outside", f->root);
+	PATHF(outside, "%s/outside", f->root);
 	assert_int_equal(mkdir(outside, 0755), 0);
-	snprintf(p, sizeof(p), "%s/keep.txt", outside);
+	PATHF(p, "%s/keep.txt", outside);
 	write_file(p, "keep");
-	snprintf(p, sizeof(p), "%s/storage/noop/job_9/unit_1/dirlink", f->root);
+	PATHF(p, "%s/storage/noop/job_9/unit_1/dirlink", f->root);
 	assert_int_equal(symlink(outside, p), 0);
-	snprintf(p, sizeof(p), "%s/storage/noop/job_9/filelink", f->root);
+	PATHF(p, "%s/storage/noop/job_9/filelink", f->root);
 	assert_int_equal(symlink(src, p), 0);
 	/* deep nesting and an unreadable-name file */
-	snprintf(p, sizeof(p), "%s/storage/noop/job_9/unit_2/a/b/c/d", f->root);
+	PATHF(p, "%s/storage/noop/job_9/unit_2/a/b/c/d", f->root);
 	assert_int_equal(cc_fs_mkdirs(p, 0755, &err), 0);
 
 	assert_int_equal(cc_store_delete_job(&f->cfg, "noop", 9, &err), 0);
-	snprintf(p, sizeof(p), "%s/storage/noop/job_9", f->root);
+	PATHF(p, "%s/storage/noop/job_9", f->root);
 	assert_false(exists(p));
-	snprintf(p, sizeof(p), "%s/keep.txt", outside);
+	PATHF(p, "%s/keep.txt", outside);
 	assert_string_equal(read_file(p), "keep");
 	assert_string_equal(read_file(src), "r");
 	/* the other job stays */
-	snprintf(p, sizeof(p), "%s/storage/noop/job_10/unit_1/r.txt", f->root);
+	PATHF(p, "%s/storage/noop/job_10/unit_1/r.txt", f->root);
 	assert_true(exists(p));
 	/* deleting what is not there is success */
 	assert_int_equal(cc_store_delete_job(&f->cfg, "noop", 9, &err), 0);
@@ -267,11 +267,11 @@ static void test_fs_rmtree_of_a_link_removes_only_the_link(void **state)
 	struct fixture *f = *state;
 	char dir[PATH_MAX], link[PATH_MAX], file[PATH_MAX * 2];
 
-	snprintf(dir, sizeof(dir), "%s/target", f->root);
+	PATHF(dir, "%s/target", f->root);
 	assert_int_equal(mkdir(dir, 0755), 0);
-	snprintf(file, sizeof(file), "%s/f", dir);
+	PATHF(file, "%s/f", dir);
 	write_file(file, "f");
-	snprintf(link, sizeof(link), "%s/link", f->root);
+	PATHF(link, "%s/link", f->root);
 	assert_int_equal(symlink(dir, link), 0);
 	assert_int_equal(cc_fs_rmtree(link, NULL), 0);
 	assert_false(exists(link));
@@ -284,12 +284,12 @@ static void test_fs_mkdirs_refuses_a_file_in_the_way(void **state)
 	struct cc_err err = { 0 };
 	char file[PATH_MAX], sub[PATH_MAX * 2];
 
-	snprintf(file, sizeof(file), "%s/plain", f->root);
+	PATHF(file, "%s/plain", f->root);
 	write_file(file, "x");
-	snprintf(sub, sizeof(sub), "%s/below", file);
+	PATHF(sub, "%s/below", file);
 	assert_int_equal(cc_fs_mkdirs(sub, 0755, &err), -1);
 	assert_int_equal(cc_fs_mkdirs(file, 0755, &err), -1);
-	snprintf(sub, sizeof(sub), "%s//x//y/", f->root);
+	PATHF(sub, "%s//x//y/", f->root);
 	assert_int_equal(cc_fs_mkdirs(sub, 0755, &err), 0);
 	assert_int_equal(cc_fs_mkdirs(sub, 0755, &err), 0);
 }
