@@ -27,13 +27,15 @@ static int check(const char *action, long long job_id, long long unit_id,
 	return 0;
 }
 
-int cc_store_save(const struct cc_config *cfg, const char *action,
-		  long long job_id, long long unit_id, const char *path,
-		  char *url, size_t url_len, struct cc_err *err)
+int cc_store_save(const struct cc_config *cfg, const struct cc_store_key *key,
+		  const char *path, char *url, size_t url_len,
+		  struct cc_err *err)
 {
 	const char *name;
 
-	if (check(action, job_id, unit_id, err) < 0)
+	if (!key)
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "no storage key");
+	if (check(key->action, key->job_id, key->unit_id, err) < 0)
 		return -1;
 	if (!path)
 		return cc_err_set(err, CC_ERR_BAD_REQUEST, "no file to save");
@@ -42,11 +44,9 @@ int cc_store_save(const struct cc_config *cfg, const char *action,
 		return cc_err_set(err, CC_ERR_BAD_REQUEST, "cannot save '%.200s': not a file name",
 				  path);
 	if (!strcmp(cfg->storage, "filesystem"))
-		return cc_store_fs_save(cfg, action, job_id, unit_id, path, name,
-					url, url_len, err);
+		return cc_store_fs_save(cfg, key, path, name, url, url_len, err);
 	if (!strcmp(cfg->storage, "s3"))
-		return cc_store_s3_save(cfg, action, job_id, unit_id, path, name,
-					url, url_len, err);
+		return cc_store_s3_save(cfg, key, path, name, url, url_len, err);
 	return cc_err_set(err, CC_ERR_INTERNAL, "unknown storage '%s'", cfg->storage);
 }
 

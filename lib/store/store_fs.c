@@ -97,8 +97,8 @@ static int copy_fd(int in, int out)
 	}
 }
 
-int cc_store_fs_save(const struct cc_config *cfg, const char *action,
-		     long long job_id, long long unit_id, const char *path,
+int cc_store_fs_save(const struct cc_config *cfg,
+		     const struct cc_store_key *key, const char *path,
 		     const char *name, char *url, size_t url_len,
 		     struct cc_err *err)
 {
@@ -108,10 +108,10 @@ int cc_store_fs_save(const struct cc_config *cfg, const char *action,
 	int n;
 
 	tmp[0] = '\0';
-	if (job_dir(cfg, action, job_id, dir, sizeof(dir), err) < 0)
+	if (job_dir(cfg, key->action, key->job_id, dir, sizeof(dir), err) < 0)
 		return -1;
 	n = snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/unit_%lld",
-		     unit_id);
+		     key->unit_id);
 	if (n < 0 || (size_t)n >= sizeof(dir) - strlen(dir))
 		return cc_err_set(err, CC_ERR_INTERNAL, "local_storage_path is too long");
 

@@ -357,23 +357,23 @@ static const char *content_type(const char *name)
 	return "application/octet-stream";
 }
 
-int cc_store_s3_save(const struct cc_config *cfg, const char *action,
-		     long long job_id, long long unit_id, const char *path,
+int cc_store_s3_save(const struct cc_config *cfg,
+		     const struct cc_store_key *key, const char *path,
 		     const char *name, char *url, size_t url_len,
 		     struct cc_err *err)
 {
 	struct s3 s = { 0 };
 	struct call c = { .method = "PUT", .fd = -1 };
 	struct answer a = { 0 };
-	struct cc_strbuf key = { 0 }, uri = { 0 }, out = { 0 };
+	struct cc_strbuf obj = { 0 }, uri = { 0 }, out = { 0 };
 	char hash[CC_SIGV4_SIG_HEX], what[1024] = "";
 	struct stat st;
 	int ret = -1;
 
-	if (!cc_action_name_valid(action) || !*name || strchr(name, '/') ||
+	if (!cc_action_name_valid(key->action) || !*name || strchr(name, '/') ||
 	    !strcmp(name, ".") || !strcmp(name, ".."))
 		return cc_err_set(err, CC_ERR_BAD_REQUEST, "cannot store '%.100s' for action "
-				  "'%.80s'", name, action);
+				  "'%.80s'", name, key->action ? key->action : "");
 	if (s3_open(&s, cfg, err) < 0)
 		goto out;
 	c.fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -389,19 +389,20 @@ int cc_store_s3_save(const struct cc_config *cfg, const char *action,
 		cc_err_set(err, CC_ERR_INTERNAL, "reading %s: %s", path, strerror(errno));
 		goto out;
 	}
-	cc_strbuf_puts(&key, action);
-	cc_strbuf_puts(&key, "/job_");
+	cc_strbuf_puts(&obj, key->action);
+	cc_strbuf_puts(&obj, "/job_");
 	{
 		char ids[64];
-		snprintf(ids, sizeof(ids), "%lld/unit_%lld/", job_id, unit_id);
-		cc_strbuf_puts(&key, ids);
+		snprintf(ids, sizeof(ids), "%lld/unit_%lld/", key->job_id,
+			 key->unit_id);
+		cc_strbuf_puts(&obj, ids);
 	}
-	cc_strbuf_puts(&key, name);
-	if (key.oom) {
+	cc_strbuf_puts(&obj, name);
+	if (obj.oom) {
 		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	c.key = key.data;
+	c.key = obj.data;
 	c.size = (long long)st.st_size;
 	c.payload_hash = hash;
 	c.extra[c.nextra++] = (struct cc_sigv4_pair){ "content-type", content_type(name) };
@@ -425,7 +426,7 @@ int cc_store_s3_save(const struct cc_config *cfg, const char *action,
 		answer_error(what, &a, err);
 		goto out;
 	}
-	object_uri(&s, key.data, &uri);
+	object_uri(&s, obj.data, &uri);
 	cc_strbuf_puts(&out, s.origin);
 	cc_strbuf_puts(&out, uri.data ? uri.data : "");
 	if (cfg->s3_authentication && !uri.oom && !out.oom) {
@@ -452,14 +453,14 @@ int cc_store_s3_save(const struct cc_config *cfg, const char *action,
 		goto out;
 	}
 	memcpy(url, out.data, out.len + 1);
-	cc_debug("s3: stored %s (%lld bytes)", key.data, c.size);
+	cc_debug("s3: stored %s (%lld bytes)", obj.data, c.size);
 	ret = 0;
 out:
 	if (c.fd >= 0)
 		close(c.fd);
 	s3_close(&s);
 	free(a.body.data);
-	free(key.data);
+	free(obj.data);
 	free(uri.data);
 	free(out.data);
 	return ret;

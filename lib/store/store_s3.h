@@ -10,17 +10,19 @@
 #include <stddef.h>
 #include "core/config.h"
 #include "core/err.h"
+#include "store/store.h"
 
 /* cc_store_s3_save - PUT the regular file `path` (streamed from disk, its
  * SHA-256 sent as x-amz-content-sha256, Content-Type from the extension)
- * as ACTION/job_JOBID/unit_UNITID/name. With s3_authentication off the
- * object is sent with x-amz-acl: public-read (dropped if the bucket
+ * as ACTION/job_JOBID/unit_UNITID/name (ACTION and ids from key; an
+ * invalid action name or file name is refused). With s3_authentication off
+ * the object is sent with x-amz-acl: public-read (dropped if the bucket
  * refuses ACLs) and url gets endpoint/bucket/key, percent-escaped; with it
  * on, url gets that URL presigned for GET, valid 24 hours. 0, or -1 with
  * err set ("S3 PUT ...: HTTP 403 SignatureDoesNotMatch: ..."); the secret
  * key never appears in messages. */
-int cc_store_s3_save(const struct cc_config *cfg, const char *action,
-		     long long job_id, long long unit_id, const char *path,
+int cc_store_s3_save(const struct cc_config *cfg,
+		     const struct cc_store_key *key, const char *path,
 		     const char *name, char *url, size_t url_len,
 		     struct cc_err *err);
 

@@ -47,9 +47,9 @@ int main(int argc, char **argv)
 {
 	struct cc_config cfg;
 	struct cc_err err = { 0 };
-	const char *confdir = NULL, *action, *file = NULL;
+	struct cc_store_key key;
+	const char *confdir = NULL, *file = NULL;
 	char dir[CC_PATH_LEN], url[8192];
-	long long job_id, unit_id;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -70,14 +70,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CC_EXIT_USAGE;
 	}
-	action = getenv("CROWD_ACTION");
-	if (!action || !*action) {
+	key.action = getenv("CROWD_ACTION");
+	if (!key.action || !*key.action) {
 		fprintf(stderr, "crowd-save: CROWD_ACTION is not set (run me from "
 			"an action)\n");
 		return CC_EXIT_USAGE;
 	}
-	if (env_id("CROWD_JOB_ID", &job_id) < 0 ||
-	    env_id("CROWD_WORK_UNIT_ID", &unit_id) < 0)
+	if (env_id("CROWD_JOB_ID", &key.job_id) < 0 ||
+	    env_id("CROWD_WORK_UNIT_ID", &key.unit_id) < 0)
 		return CC_EXIT_USAGE;
 	if (!cc_config_find_dir(confdir, dir)) {
 		fprintf(stderr, "crowd-save: the config folder's path is too long\n");
@@ -87,8 +87,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crowd-save: %s\n", err.msg);
 		return CC_EXIT_CONFIG;
 	}
-	if (cc_store_save(&cfg, action, job_id, unit_id, file, url, sizeof(url),
-			  &err) < 0) {
+	if (cc_store_save(&cfg, &key, file, url, sizeof(url), &err) < 0) {
 		fprintf(stderr, "crowd-save: %s\n", err.msg);
 		return CC_EXIT_FAILED;
 	}

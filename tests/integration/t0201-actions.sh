@@ -86,10 +86,25 @@ SKIP_SAVE="crowd-save not built"
 
 JOB_ID=41
 CONF=$TMP/conf
+# stage_env KEY VALUE: KEY=VALUE into run_stage's envs, or, as runner.c's
+# env_set_big does for a value over 96 KB (ENV_VALUE_MAX, in bytes), the
+# value into $WORK/.crowd-env-KEY.json and KEY_FILE=that file. BIG lists
+# the KEY_FILE variables set so.
+stage_env() {
+	local f=$WORK/.crowd-env-$1.json
+	if [ "$(printf '%s' "$2" | wc -c)" -le $((96 * 1024)) ]; then
+		envs+=("$1=$2")
+	else
+		printf '%s' "$2" > "$f"
+		envs+=("$1_FILE=$f")
+		BIG+="$1_FILE "
+	fi
+}
 # run_stage ACTION STAGE UNIT_ID ATTEMPTS INPUT_JSON OPTIONS_JSON [LOCAL_FILE]
 # Runs the stage as the worker would; LOCAL_FILE stands for the downloaded
 # input (copied into the scratch folder, CROWD_INPUT_PATH). Sets OUT
-# (stdout, trailing newlines trimmed), ERR, RC, WORK.
+# (stdout, trailing newlines trimmed; the whole of it stays in $TMP/out
+# until the next run), ERR, RC, WORK, BIG.
 run_stage() {
 	local action=$1 stage=$2 unit=$3 attempts=$4 input=$5 options=$6 file=${7:-}
 	local exe=$ACTIONS/$action/$stage
@@ -104,28 +119,37 @@ run_stage() {
 		input_path=$WORK/$(basename -- "$file")
 		cp -- "$file" "$input_path"
 	fi
-	local in_str unit_json full_opts
-	in_str=$(jq -n -j --argjson v "$input" 'if ($v | type) == "string" then $v else ($v | tojson) end')
-	full_opts=$(jq -c -n --argjson o "$options" --argjson j $JOB_ID --argjson u "$unit" --argjson a "$attempts" \
-		'$o + {job_id: $j, work_unit_id: $u, attempts: $a}')
-	unit_json=$(jq -c -n --arg in "$in_str" --argjson o "$options" --argjson j $JOB_ID --argjson u "$unit" \
-		--argjson a "$attempts" --arg act "$action" --argjson st $status \
-		'{id: $u, job_id: $j, input: $in, attempts: $a, action: $act, options: $o, status: $st}')
+	# jq gets the values in files, never as arguments: the large cases
+	# are over what one argument of exec may hold (128 KB).
+	local full_opts
+	printf '%s' "$input" > "$TMP/in.json"
+	printf '%s' "$options" > "$TMP/opts.json"
+	jq -j 'if type == "string" then . else tojson end' "$TMP/in.json" > "$TMP/in.str"
+	full_opts=$(jq -c --argjson j $JOB_ID --argjson u "$unit" --argjson a "$attempts" \
+		'. + {job_id: $j, work_unit_id: $u, attempts: $a}' "$TMP/opts.json")
+	jq -c -n --rawfile in "$TMP/in.str" --slurpfile o "$TMP/opts.json" --argjson j $JOB_ID \
+		--argjson u "$unit" --argjson a "$attempts" --arg act "$action" --argjson st $status \
+		'{id: $u, job_id: $j, input: $in, attempts: $a, action: $act, options: $o[0], status: $st}' \
+		> "$TMP/unit.json"
 	local envs=(
 		PATH="$TMP/tools:/usr/local/bin:/usr/bin:/bin" HOME="$TMP" LANG=C.UTF-8
-		CROWD_STAGE="$stage" CROWD_ACTION="$action" CROWD_INPUT="$input"
-		CROWD_OPTIONS="$full_opts" CROWD_JOB_ID="$JOB_ID" CROWD_WORK_UNIT_ID="$unit"
+		CROWD_STAGE="$stage" CROWD_ACTION="$action"
+		CROWD_JOB_ID="$JOB_ID" CROWD_WORK_UNIT_ID="$unit"
 		CROWD_ATTEMPTS="$attempts" CROWD_WORK_DIR="$WORK" CROWD_CONFIG="$CONF"
 		CLOUD_CROWD_CONFIG="$CONF" FAKE_STORE="$TMP/storage"
 	)
+	BIG=""
+	stage_env CROWD_INPUT "$input"
+	stage_env CROWD_OPTIONS "$full_opts"
 	[ -n "$input_path" ] && envs+=(CROWD_INPUT_PATH="$input_path")
-	# NO_ENV_INPUT=1: leave CROWD_INPUT out (the stage reads the unit JSON).
+	# NO_ENV_INPUT=1: leave CROWD_INPUT (and CROWD_INPUT_FILE) out (the
+	# stage reads the unit JSON).
 	if [ "${NO_ENV_INPUT:-0}" = 1 ]; then
 		local k
-		for k in "${!envs[@]}"; do [[ ${envs[$k]} == CROWD_INPUT=* ]] && unset 'envs[k]'; done
+		for k in "${!envs[@]}"; do [[ ${envs[$k]} == CROWD_INPUT=* || ${envs[$k]} == CROWD_INPUT_FILE=* ]] && unset 'envs[k]'; done
 	fi
 	RC=0
-	(cd "$WORK" && printf '%s' "$unit_json" | env -i "${envs[@]}" "$exe" \
+	(cd "$WORK" && env -i "${envs[@]}" "$exe" < "$TMP/unit.json" \
 		> "$TMP/out" 2> "$TMP/err") || RC=$?
 	OUT=$(cat "$TMP/out")
 	ERR=$(cat "$TMP/err")
@@ -235,6 +259,61 @@ run_stage count_runs process 650 0 '1' '{}'
 [ $RC -ne 0 ] && [[ $ERR == *"option log"* ]]
 t_ok $? "count_runs without option log fails clearly" "$(last_diag)"
 
+# --- values over 96 KB: CROWD_INPUT_FILE, CROWD_OPTIONS_FILE ----------------
+# The node hands such a value over as a file (runner.c env_set_big), and
+# run_stage does the same: every action must read it there.
+# big_eq FILE: 0 when the last stage's whole stdout is the JSON value in FILE.
+big_eq() { jq -e -n --slurpfile a "$TMP/out" --slurpfile b "$1" '$a == $b' >/dev/null 2>&1; }
+# A 200 KB input, with non-ASCII characters and escapes.
+jq -c -n '[range(0; 4600) | {i: ., s: "item \(.) ✓ \"q\" \\ tab\t"}]' > "$TMP/data/big.json"
+BIG_IN=$(cat "$TMP/data/big.json")
+size=$(wc -c < "$TMP/data/big.json")
+[ "$size" -ge 200000 ] && [ "$size" -lt 220000 ]
+t_ok $? "made a 200 KB JSON input ($size bytes)"
+# Options of 200 KB: a padding key beside the real ones.
+PAD=$(head -c 200000 /dev/zero | tr '\0' p)
+big_opts() { jq -c -n --rawfile pad <(printf '%s' "$PAD") --argjson o "$1" '$o + {pad: $pad}'; }
+
+if [ -x "$BUILD/actions/noop/process" ]; then
+	run_stage noop process 1001 0 "$BIG_IN" '{}'
+	[ $RC -eq 0 ] && [ "$BIG" = "CROWD_INPUT_FILE " ] && big_eq "$TMP/data/big.json"
+	t_ok $? "noop returns a 200 KB input (CROWD_INPUT_FILE) unchanged" "$(last_diag)" "as files: $BIG"
+else
+	not_ok "noop is built ($BUILD/actions/noop/process)"
+fi
+run_stage slow_noop process 1002 0 "$BIG_IN" '{"sleep":0.1}'
+[ $RC -eq 0 ] && [ "$BIG" = "CROWD_INPUT_FILE " ] && big_eq "$TMP/data/big.json"
+t_ok $? "slow_noop returns a 200 KB input (CROWD_INPUT_FILE) unchanged" "$(last_diag)" "as files: $BIG"
+BIG_LOG=$TMP/count_runs_big.log
+run_stage count_runs process 1003 0 "$BIG_IN" "{\"log\":\"$BIG_LOG\"}"
+[ $RC -eq 0 ] && [ "$BIG" = "CROWD_INPUT_FILE " ] && big_eq "$TMP/data/big.json" &&
+	[ "$(cut -d' ' -f1,2 "$BIG_LOG" 2>/dev/null)" = "1003 0" ]
+t_ok $? "count_runs logs its run and returns a 200 KB input (CROWD_INPUT_FILE) unchanged" "$(last_diag)" "as files: $BIG"
+printf '%s' "[$(seq -s, 1 30000)]" > "$TMP/data/nums.json"
+run_stage word_count merge 1004 0 "$(cat "$TMP/data/nums.json")" '{}'
+[ $RC -eq 0 ] && [ "$OUT" = 450015000 ] && [ "$BIG" = "CROWD_INPUT_FILE " ]
+t_ok $? "word_count merge sums a 170 KB input (CROWD_INPUT_FILE)" "$(last_diag)" "as files: $BIG"
+run_stage barrier_sum merge 1005 0 "$(cat "$TMP/data/nums.json")" '{}'
+[ $RC -eq 0 ] && [ "$OUT" = 450015000 ] && [ "$BIG" = "CROWD_INPUT_FILE " ]
+t_ok $? "barrier_sum merge sums a 170 KB input (CROWD_INPUT_FILE)" "$(last_diag)" "as files: $BIG"
+
+run_stage slow_noop process 1010 0 '[1,"two"]' "$(big_opts '{"sleep":0.1}')"
+[ $RC -eq 0 ] && [ "$BIG" = "CROWD_OPTIONS_FILE " ] && json_eq "$OUT" '[1,"two"]'
+t_ok $? "slow_noop reads 200 KB options (CROWD_OPTIONS_FILE)" "$(last_diag)" "as files: $BIG"
+run_stage slow_noop process 1011 0 '1' "$(big_opts '{"sleep":"x"}')"
+[ $RC -ne 0 ] && [[ $ERR == *"sleep must be"* ]]
+t_ok $? "slow_noop checks the option sleep of 200 KB options" "$(last_diag)"
+run_stage count_runs process 1012 0 "$BIG_IN" "$(big_opts "{\"log\":\"$BIG_LOG\"}")"
+[ $RC -eq 0 ] && [ "$BIG" = "CROWD_INPUT_FILE CROWD_OPTIONS_FILE " ] && big_eq "$TMP/data/big.json" &&
+	[ "$(tail -n 1 "$BIG_LOG" | cut -d' ' -f1,2)" = "1012 0" ]
+t_ok $? "count_runs reads 200 KB options and a 200 KB input (both files)" "$(last_diag)" "as files: $BIG"
+run_stage always_fail process 1013 0 '"x"' "$(big_opts '{"message":"big options read"}')"
+[ $RC -eq 1 ] && [ "$ERR" = "big options read" ] && [ "$BIG" = "CROWD_OPTIONS_FILE " ]
+t_ok $? "always_fail reads its message from 200 KB options (CROWD_OPTIONS_FILE)" "$(last_diag)"
+run_stage failure_testing process 1014 0 '"x"' "$(big_opts '{"work_unit_retries":1}')"
+[ $RC -eq 0 ] && [ "$OUT" = success ] && [ "$BIG" = "CROWD_OPTIONS_FILE " ]
+t_ok $? "failure_testing reads work_unit_retries from 200 KB options (CROWD_OPTIONS_FILE)" "$(last_diag)"
+
 # --- echo (needs crowd-save) -----------------------------------------------
 if [ $HAVE_SAVE = 1 ]; then
 	run_stage echo process 700 0 '"hello, world"' '{}'
@@ -245,8 +324,13 @@ if [ $HAVE_SAVE = 1 ]; then
 	p=$(url_path "$(jq -r . <<< "$OUT" 2>/dev/null)")
 	[ $RC -eq 0 ] && [ -f "$p" ] && cmp -s "$p" "$TMP/data/book02.txt" && [[ $p == */echo/job_$JOB_ID/unit_701/* ]]
 	t_ok $? "echo saves the downloaded file under echo/job_$JOB_ID/unit_701/" "$(last_diag)" "path: $p"
+	run_stage echo process 702 0 "$BIG_IN" '{}'
+	p=$(url_path "$(jq -r . <<< "$OUT" 2>/dev/null)")
+	[ $RC -eq 0 ] && [ "$BIG" = "CROWD_INPUT_FILE " ] && [ -f "$p" ] &&
+		jq -e -n --slurpfile a "$p" --slurpfile b "$TMP/data/big.json" '$a == $b' >/dev/null
+	t_ok $? "echo saves a 200 KB input (CROWD_INPUT_FILE)" "$(last_diag)" "path: $p"
 else
-	t_skip "$SKIP_SAVE" 2 "echo checks"
+	t_skip "$SKIP_SAVE" 3 "echo checks"
 fi
 
 # --- graphics_magick (needs crowd-save) --------------------------------------

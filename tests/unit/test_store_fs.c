@@ -23,6 +23,11 @@
 #include "core/fs.h"
 #include "store/store.h"
 
+/* KEY(ACTION, JOB, UNIT) - a storage key for one call (a compound literal,
+ * alive until the end of the enclosing block). */
+#define KEY(action, job, unit) \
+	(&(const struct cc_store_key){ (action), (job), (unit) })
+
 struct fixture {
 	char root[PATH_MAX];          /* the test's folder */
 	struct cc_config cfg;
@@ -91,8 +96,8 @@ static void test_store_save_copies_file_and_returns_file_url(void **state)
 
 	PATHF(src, "%s/result.txt", f->root);
 	write_file(src, "forty-two\n");
-	assert_int_equal(cc_store_save(&f->cfg, "word_count", 7, 12, src, url,
-				       sizeof(url), &err), 0);
+	assert_int_equal(cc_store_save(&f->cfg, KEY("word_count", 7, 12), src,
+				       url, sizeof(url), &err), 0);
 	PATHF(dst, "%s/storage/word_count/job_7/unit_12/result.txt",
 		 f->root);
 	assert_string_equal(read_file(dst), "forty-two\n");
@@ -110,10 +115,10 @@ static void test_store_save_replaces_whole_file_and_leaves_no_temp(void **state)
 
 	PATHF(src, "%s/a.txt", f->root);
 	write_file(src, "first");
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 2, src, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 1, 2), src, url,
 				       sizeof(url), &err), 0);
 	write_file(src, "second, longer");
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 2, src, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 1, 2), src, url,
 				       sizeof(url), &err), 0);
 	PATHF(dst, "%s/storage/noop/job_1/unit_2/a.txt", f->root);
 	assert_string_equal(read_file(dst), "second, longer");
@@ -138,7 +143,7 @@ static void test_store_save_escapes_url(void **state)
 
 	PATHF(src, "%s/my file#1%%.txt", f->root);
 	write_file(src, "x");
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 3, 4, src, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 3, 4), src, url,
 				       sizeof(url), &err), 0);
 	assert_non_null(strstr(url, "/storage/noop/job_3/unit_4/my%20file%231%25.txt"));
 	assert_null(strchr(url, ' '));
@@ -154,8 +159,8 @@ static void test_store_save_relative_storage_path_gives_absolute_url(void **stat
 	assert_int_equal(chdir(f->root), 0);
 	PATHF(f->cfg.local_storage_path, "rel/store");
 	write_file("in.txt", "rel");
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 5, 6, "in.txt", url,
-				       sizeof(url), &err), 0);
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 5, 6), "in.txt",
+				       url, sizeof(url), &err), 0);
 	assert_int_equal(chdir(cwd), 0);
 	assert_true(!strncmp(url, "file:///", 8));
 	assert_non_null(strstr(url, "/rel/store/noop/job_5/unit_6/in.txt"));
@@ -171,34 +176,38 @@ static void test_store_save_refuses_path_tricks(void **state)
 	PATHF(src, "%s/ok.txt", f->root);
 	write_file(src, "x");
 	for (int i = 0; bad_actions[i]; i++) {
-		assert_int_equal(cc_store_save(&f->cfg, bad_actions[i], 1, 1, src, url,
-					       sizeof(url), &err), -1);
+		assert_int_equal(cc_store_save(&f->cfg, KEY(bad_actions[i], 1, 1),
+					       src, url, sizeof(url), &err), -1);
 		assert_non_null(strstr(err.msg, "invalid action name"));
 	}
-	assert_int_equal(cc_store_save(&f->cfg, NULL, 1, 1, src, url, sizeof(url),
+	assert_int_equal(cc_store_save(&f->cfg, KEY(NULL, 1, 1), src, url,
+				       sizeof(url), &err), -1);
+	/* no key at all */
+	assert_int_equal(cc_store_save(&f->cfg, NULL, src, url, sizeof(url),
 				       &err), -1);
+	assert_non_null(strstr(err.msg, "no storage key"));
 	/* basenames "", ".", ".." */
 	PATHF(dir_src, "%s/", f->root);
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 1, dir_src, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 1, 1), dir_src, url,
 				       sizeof(url), &err), -1);
 	assert_non_null(strstr(err.msg, "not a file name"));
 	PATHF(dir_src, "%s/.", f->root);
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 1, dir_src, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 1, 1), dir_src, url,
 				       sizeof(url), &err), -1);
 	PATHF(dir_src, "%s/..", f->root);
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 1, dir_src, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 1, 1), dir_src, url,
 				       sizeof(url), &err), -1);
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 1, "", url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 1, 1), "", url,
 				       sizeof(url), &err), -1);
 	/* ids */
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 0, 1, src, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 0, 1), src, url,
 				       sizeof(url), &err), -1);
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, -3, src, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 1, -3), src, url,
 				       sizeof(url), &err), -1);
 	/* a directory is not a file */
 	PATHF(dir_src, "%s/adir", f->root);
 	assert_int_equal(mkdir(dir_src, 0755), 0);
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 1, dir_src, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 1, 1), dir_src, url,
 				       sizeof(url), &err), -1);
 	assert_non_null(strstr(err.msg, "not a regular file"));
 	/* nothing was created for any of them */
@@ -213,7 +222,7 @@ static void test_store_save_missing_file_fails_clearly(void **state)
 	char src[PATH_MAX], url[1024];
 
 	PATHF(src, "%s/nope.txt", f->root);
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 1, src, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 1, 1), src, url,
 				       sizeof(url), &err), -1);
 	assert_non_null(strstr(err.msg, "cannot read"));
 	assert_non_null(strstr(err.msg, "nope.txt"));
@@ -227,12 +236,12 @@ static void test_store_delete_job_removes_tree_without_following_links(void **st
 
 	PATHF(src, "%s/r.txt", f->root);
 	write_file(src, "r");
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 9, 1, src, url, sizeof(url),
-				       &err), 0);
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 9, 2, src, url, sizeof(url),
-				       &err), 0);
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 10, 1, src, url, sizeof(url),
-				       &err), 0);
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 9, 1), src, url,
+				       sizeof(url), &err), 0);
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 9, 2), src, url,
+				       sizeof(url), &err), 0);
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 10, 1), src, url,
+				       sizeof(url), &err), 0);
 	/* A folder outside the store, linked from inside the job's folder,
 	 * both as a directory link and as a file link. */
 	PATHF(outside, "%s/outside", f->root);

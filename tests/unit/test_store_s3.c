@@ -18,6 +18,11 @@
 #include "core/config.h"
 #include "store/store.h"
 
+/* KEY(ACTION, JOB, UNIT) - a storage key for one call (a compound literal,
+ * alive until the end of the enclosing block). */
+#define KEY(action, job, unit) \
+	(&(const struct cc_store_key){ (action), (job), (unit) })
+
 struct fixture {
 	char dir[256];
 	char file[300];
@@ -68,7 +73,7 @@ static void test_s3_save_unreachable_endpoint_names_request(void **state)
 	struct cc_err err = { 0 };
 	char url[1024] = "";
 
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 2, f->file, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 1, 2), f->file, url,
 				       sizeof(url), &err), -1);
 	assert_non_null(strstr(err.msg,
 			"S3 PUT http://127.0.0.1:1/bucket/noop/job_1/unit_2/a.txt"));
@@ -87,7 +92,7 @@ static void test_s3_save_checks_config_and_input(void **state)
 	char url[1024], missing[400];
 
 	cfg.aws_secret_key[0] = '\0';
-	assert_int_equal(cc_store_save(&cfg, "noop", 1, 2, f->file, url,
+	assert_int_equal(cc_store_save(&cfg, KEY("noop", 1, 2), f->file, url,
 				       sizeof(url), &err), -1);
 	assert_non_null(strstr(err.msg, "aws_secret_key"));
 	cfg = f->cfg;
@@ -96,20 +101,20 @@ static void test_s3_save_checks_config_and_input(void **state)
 	assert_non_null(strstr(err.msg, "s3_endpoint"));
 	cfg = f->cfg;
 	snprintf(cfg.s3_bucket, sizeof(cfg.s3_bucket), "a/b");
-	assert_int_equal(cc_store_save(&cfg, "noop", 1, 2, f->file, url,
+	assert_int_equal(cc_store_save(&cfg, KEY("noop", 1, 2), f->file, url,
 				       sizeof(url), &err), -1);
 	assert_non_null(strstr(err.msg, "s3_bucket"));
 	/* the front's checks hold for s3 too */
-	assert_int_equal(cc_store_save(&f->cfg, "../x", 1, 2, f->file, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("../x", 1, 2), f->file, url,
 				       sizeof(url), &err), -1);
 	assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 	assert_int_equal(cc_store_delete_job(&f->cfg, "Bad-Name", 1, &err), -1);
 	assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 	snprintf(missing, sizeof(missing), "%s/nope.txt", f->dir);
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 2, missing, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 1, 2), missing, url,
 				       sizeof(url), &err), -1);
 	assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
-	assert_int_equal(cc_store_save(&f->cfg, "noop", 1, 2, f->dir, url,
+	assert_int_equal(cc_store_save(&f->cfg, KEY("noop", 1, 2), f->dir, url,
 				       sizeof(url), &err), -1);
 	assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 }
@@ -132,7 +137,7 @@ static void test_s3_without_bucket_is_refused_before_any_request(void **state)
 	snprintf(storage, sizeof(storage), "%s/storage", f->dir);
 	snprintf(cfg.local_storage_path, sizeof(cfg.local_storage_path), "%s",
 		 storage);
-	assert_int_equal(cc_store_save(&cfg, "noop", 1, 2, f->file, url,
+	assert_int_equal(cc_store_save(&cfg, KEY("noop", 1, 2), f->file, url,
 				       sizeof(url), &err), -1);
 	assert_int_equal(err.kind, CC_ERR_INTERNAL);
 	assert_non_null(strstr(err.msg, "s3_bucket"));
