@@ -1,23 +1,40 @@
-/* main.c - ccdistribute: reservation and dispatch outside the request
- * path. One pass by default (cron runs it every minute as a safety net);
- * --loop repeats every dispatch_interval seconds, and SIGUSR1 asks for a
- * pass now: a request that arrives during a pass makes another pass run
- * right after it, so no wake-up is lost. Each pass also runs the slow
- * sweeps (silent nodes, expired leases) and delivers due callbacks.
+/* main.c - ccdistribute: reservation, dispatch and callbacks, outside
+ * any request path. One pass by default (cron runs it every minute as a
+ * safety net). --loop is the dispatcher of a central host:
+ * - it listens on PID_PATH/ccdistribute.sock (central/wake.h), where pool
+ *   processes wake it the moment units become available or slots free;
+ *   SIGUSR1 does the same; a wake-up during a pass makes one more pass
+ *   right after it, so none is lost; a wake-up may ask for a pass later
+ *   (a retry's backoff), and a pass runs every dispatch_interval seconds
+ *   anyway (the slow sweeps: silent nodes, expired leases);
+ * - callbacks go out from a child process of its own (concurrently, see
+ *   central/callback.h), so a receiver that hangs never delays dispatch,
+ *   and a node that hangs never delays a callback; the child is restarted
+ *   if it dies and dies with its parent;
+ * - while MySQL is away it keeps running, trying again with backoff, and
+ *   goes on when MySQL is back.
  * Exit codes (core/exitcode.h): a single pass that failed exits
- * CC_EXIT_FAILED; the database unreachable at start, CC_EXIT_DB. */
+ * CC_EXIT_FAILED; the database unreachable at the start of a single pass,
+ * CC_EXIT_DB; --loop when another one listens on this host's socket,
+ * CC_EXIT_DAEMON. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "central/callback.h"
 #include "central/dispatch.h"
+#include "central/wake.h"
 #include "core/exitcode.h"
+#include "core/http.h"
 #include "core/log.h"
 #include "core/version.h"
 
@@ -27,7 +44,7 @@ static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		wake = 1;
-	else
+	else if (sig != SIGCHLD)
 		stopping = 1;
 }
 
@@ -35,38 +52,258 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: ccdistribute [-c CONFIG_DIR] [--loop] [--interval S] [-v]\n"
-		"  Reserve available work units and send them to nodes.\n"
-		"  -c DIR        config folder (default $CLOUD_CROWD_CONFIG, else ./config)\n"
-		"  --loop        keep running: a pass every interval, or on SIGUSR1\n"
+		"  Reserve available work units and send them to nodes; deliver\n"
+		"  due callbacks.\n"
+		"  -c DIR        config folder (default $CROWD_CONFIG, else\n"
+		"                $CLOUD_CROWD_CONFIG, else ./config)\n"
+		"  --loop        keep running: the dispatcher of this central host,\n"
+		"                woken by the pool (PID_PATH/ccdistribute.sock) or\n"
+		"                SIGUSR1, and a pass every interval\n"
 		"  --interval S  seconds between passes (default dispatch_interval)\n"
-		"  -v            also log to stderr when --loop logs to a file\n"
+		"  -v            accepted for compatibility (logs go to stderr)\n"
 		"Cron (safety net):  * * * * *  ccdistribute -c /etc/cloud-crowd\n");
 }
 
-static int one_pass(struct cc_db *db, const struct cc_config *cfg,
-		    struct cc_dispatcher *d, struct cc_http *http)
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* complain - log a failure, but the same one at most once a minute (a
+ * database outage would otherwise fill the log). */
+static void complain(const char *what, const struct cc_err *err)
+{
+	static char last[sizeof(err->msg) + 64];
+	static double when;
+	char line[sizeof(last)];
+
+	snprintf(line, sizeof(line), "%s: %s", what, err->msg);
+	if (!strcmp(line, last) && now() - when < 60)
+		return;
+	snprintf(last, sizeof(last), "%s", line);
+	when = now();
+	cc_error("%s", line);
+}
+
+static int dispatch_once(struct cc_db *db, const struct cc_config *cfg,
+			 struct cc_dispatcher *d, int sweeps)
 {
 	struct cc_err err = { 0 };
 	struct cc_dispatch_stats st;
-	int delivered = 0;
 	int rc = 0;
 
-	if (cc_dispatch_maintain(db, cfg, &err) < 0) {
-		cc_error("sweeps: %s", err.msg);
+	if (sweeps && cc_dispatch_maintain(db, cfg, &err) < 0) {
+		complain("sweeps", &err);
 		rc = -1;
 	}
 	if (cc_dispatch_pass(d, db, &st, &err) < 0) {
-		cc_error("dispatch pass: %s", err.msg);
+		complain("dispatch pass", &err);
 		rc = -1;
 	} else if (st.sent || st.refused || st.unreachable) {
 		cc_info("pass: %d sent, %d refused (busy), %d nodes unreachable, "
 			"%d rounds", st.sent, st.refused, st.unreachable, st.rounds);
 	}
-	if (cc_callback_deliver_due(db, cfg, http, &delivered, &err) < 0) {
+	return rc;
+}
+
+/* ---- the callbacks child ------------------------------------------------ */
+
+/* callbacks_main - deliver callbacks until stopped: due ones are looked
+ * for when the parent writes to fd (a job completed), when a delivery
+ * ends, and every few seconds (retries come due). */
+static int callbacks_main(const struct cc_config *cfg, int fd, int interval)
+{
+	struct cc_db *db = cc_db_new(cfg);
+	struct cc_callbacks *cb = cc_callbacks_new(cfg);
+	double next_look = 0;
+	int step = interval < 5 ? interval : 5;
+
+	cc_log_init("ccdistribute[callbacks]");
+	if (!db || !cb) {
+		cc_error("out of memory");
+		return CC_EXIT_FAILED;
+	}
+	while (!stopping) {
+		struct cc_err err = { 0 };
+		char buf[64];
+		int left, wait_ms;
+
+		if (now() >= next_look) {
+			if (cc_callbacks_start_due(cb, db, &err) < 0)
+				complain("callbacks", &err);
+			next_look = now() + step;
+		}
+		wait_ms = (int)((next_look - now()) * 1000);
+		left = cc_callbacks_wait(cb, db, fd, wait_ms > 0 ? wait_ms : 0, &err);
+		if (left < 0)
+			complain("callbacks", &err);
+		switch (read(fd, buf, sizeof(buf))) {
+		case 0:                    /* the parent closed the pipe: stop */
+			stopping = 1;
+			break;
+		case -1:
+			break;
+		default:
+			next_look = 0;     /* woken: look now */
+		}
+	}
+	cc_callbacks_free(cb);
+	cc_db_free(db);
+	return CC_EXIT_OK;
+}
+
+/* start_callbacks - fork the child; *fd gets the write end of its wake
+ * pipe. Returns the pid, or -1. */
+static pid_t start_callbacks(const struct cc_config *cfg, int interval, int *fd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0) {
+		cc_error("pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		close(p[1]);
+		fcntl(p[0], F_SETFL, O_NONBLOCK);
+		_exit(callbacks_main(cfg, p[0], interval));
+	}
+	close(p[0]);
+	if (pid < 0) {
+		cc_error("fork: %s", strerror(errno));
+		close(p[1]);
+		return -1;
+	}
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	*fd = p[1];
+	cc_info("callbacks: delivered by process %d", (int)pid);
+	return pid;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static int run_loop(const struct cc_config *cfg, int interval)
+{
+	struct cc_err err = { 0 };
+	struct cc_db *db = cc_db_new(cfg);
+	struct cc_dispatcher *d = cc_dispatcher_new(cfg);
+	double next_pass = 0, last_sweep = 0, child_due = 0;
+	pid_t child = -1;
+	int cb_fd = -1, backoff = 0;
+	int wfd;
+
+	if (!db || !d) {
+		fprintf(stderr, "ccdistribute: out of memory\n");
+		return CC_EXIT_FAILED;
+	}
+	wfd = cc_wake_listen(cfg, &err);
+	if (wfd < 0) {
+		fprintf(stderr, "ccdistribute: %s\n", err.msg);
+		cc_error("%s", err.msg);
+		cc_dispatcher_free(d);
+		cc_db_free(db);
+		return CC_EXIT_DAEMON;
+	}
+	{
+		struct sigaction sa = { 0 };
+		sa.sa_handler = on_signal;   /* a child's end interrupts poll() */
+		sigaction(SIGCHLD, &sa, NULL);
+	}
+	cc_info("dispatching on wake-ups (%s/ccdistribute.sock, SIGUSR1) and "
+		"every %d s", cfg->pid_path, interval);
+	while (!stopping) {
+		struct pollfd pfd = { .fd = wfd, .events = POLLIN };
+		int dispatch = 0, callbacks = 0, timeout;
+		double due_in = HUGE_VAL, t;
+		pid_t dead;
+
+		/* the callbacks child: reaped and restarted (1 s, doubling to
+		 * 30 s when it keeps dying) */
+		while ((dead = waitpid(-1, NULL, WNOHANG)) > 0)
+			if (dead == child) {
+				cc_warn("callbacks process %d ended", (int)child);
+				child = -1;
+				close(cb_fd);
+				cb_fd = -1;
+				backoff = backoff ? (backoff < 30 ? backoff * 2 : 30) : 1;
+				child_due = now() + backoff;
+			}
+		if (child < 0 && now() >= child_due) {
+			child = start_callbacks(cfg, interval, &cb_fd);
+			if (child < 0)
+				child_due = now() + 5;
+		}
+		t = now();
+		timeout = next_pass > t ? (int)((next_pass - t) * 1000) + 1 : 0;
+		if (child < 0 && timeout > 1000)
+			timeout = 1000;
+		if (!wake)
+			poll(&pfd, 1, timeout);
+		cc_wake_drain(wfd, &dispatch, &callbacks, &due_in);
+		if (wake) {
+			wake = 0;
+			dispatch = 1;
+		}
+		if (callbacks && cb_fd >= 0 && write(cb_fd, "c", 1) < 0 && errno != EAGAIN)
+			cc_warn("waking the callbacks process: %s", strerror(errno));
+		t = now();
+		if (dispatch)
+			next_pass = t;
+		if (due_in < HUGE_VAL && t + due_in < next_pass)
+			next_pass = t + due_in;
+		if (stopping || t < next_pass)
+			continue;
+		dispatch_once(db, cfg, d, t - last_sweep >= 1.0);
+		if (t - last_sweep >= 1.0)
+			last_sweep = t;
+		next_pass = now() + interval;
+		if (child >= 0 && now() - child_due > 60)
+			backoff = 0;       /* it has lived a minute: forgive */
+	}
+	if (cb_fd >= 0)
+		close(cb_fd);      /* the child sees the end of its pipe */
+	if (child > 0) {
+		kill(child, SIGTERM);
+		waitpid(child, NULL, 0);
+	}
+	cc_wake_close(cfg, wfd);
+	cc_dispatcher_free(d);
+	cc_db_free(db);
+	cc_info("stopped");
+	return CC_EXIT_OK;
+}
+
+static int run_once(const struct cc_config *cfg)
+{
+	struct cc_err err = { 0 };
+	struct cc_db *db = cc_db_connect(cfg, &err);
+	struct cc_dispatcher *d;
+	int delivered = 0, rc;
+
+	if (!db || cc_db_check_schema(db, &err) < 0) {
+		fprintf(stderr, "ccdistribute: %s\n", err.msg);
+		cc_db_free(db);
+		return CC_EXIT_DB;
+	}
+	d = cc_dispatcher_new(cfg);
+	if (!d) {
+		fprintf(stderr, "ccdistribute: out of memory\n");
+		cc_db_free(db);
+		return CC_EXIT_FAILED;
+	}
+	rc = dispatch_once(db, cfg, d, 1);
+	if (cc_callback_deliver_due(db, cfg, &delivered, &err) < 0) {
 		cc_error("callbacks: %s", err.msg);
 		rc = -1;
 	}
-	return rc;
+	cc_dispatcher_free(d);
+	cc_db_free(db);
+	return rc < 0 ? CC_EXIT_FAILED : CC_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -82,13 +319,10 @@ int main(int argc, char **argv)
 	};
 	static struct cc_config cfg;
 	struct cc_err err = { 0 };
-	struct cc_db *db = NULL;
-	struct cc_dispatcher *d = NULL;
-	struct cc_http *http = NULL;
 	struct sigaction sa = { 0 };
 	char dir[CC_PATH_LEN];
 	const char *cdir = NULL;
-	int c, loop = 0, interval = -1, rc;
+	int c, loop = 0, interval = -1;
 
 	cc_log_init("ccdistribute");
 	while ((c = getopt_long(argc, argv, "c:li:vhV", opts, NULL)) != -1) {
@@ -123,40 +357,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ccdistribute: cannot initialise libcurl\n");
 		return CC_EXIT_FAILED;
 	}
-	db = cc_db_connect(&cfg, &err);
-	if (!db || cc_db_check_schema(db, &err) < 0) {
-		fprintf(stderr, "ccdistribute: %s\n", err.msg);
-		cc_db_free(db);
-		return CC_EXIT_DB;
-	}
-	d = cc_dispatcher_new(&cfg);
-	http = cc_http_new(&cfg);
-	if (!d || !http) {
-		fprintf(stderr, "ccdistribute: out of memory\n");
-		return CC_EXIT_FAILED;
-	}
-	sa.sa_handler = on_signal;
+	sa.sa_handler = on_signal;     /* no SA_RESTART: poll() returns */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (!loop) {
-		rc = one_pass(db, &cfg, d, http) < 0 ? CC_EXIT_FAILED : CC_EXIT_OK;
-	} else {
-		cc_info("dispatching every %d s (SIGUSR1 for a pass now)", interval);
-		rc = CC_EXIT_OK;
-		while (!stopping) {
-			struct timespec ts = { 0, 100 * 1000 * 1000 };
-			wake = 0;
-			one_pass(db, &cfg, d, http);
-			/* Sleep in short steps so SIGUSR1 or a stop is seen soon. */
-			for (int i = 0; i < interval * 10 && !wake && !stopping; i++)
-				nanosleep(&ts, NULL);
-		}
-		cc_info("stopped");
-	}
-	cc_http_free(http);
-	cc_dispatcher_free(d);
-	cc_db_free(db);
-	return rc;
+	return loop ? run_loop(&cfg, interval) : run_once(&cfg);
 }

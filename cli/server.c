@@ -1,16 +1,19 @@
 /* server.c - `crowd server [start|stop|restart|status]`: the central
- * server, i.e. the crowd-server FastCGI pool plus nginx in front of it,
- * with nginx's configuration made from the template nginx/crowd.conf.in
- * (or CONFDIR/nginx.conf.in) as stack/start.sh makes it.
+ * server, i.e. the crowd-server FastCGI pool, the host's dispatcher
+ * (ccdistribute --loop, which sends units to nodes and delivers callbacks
+ * when the pool wakes it) and nginx in front, with nginx's configuration
+ * made from the template nginx/crowd.conf.in (or CONFDIR/nginx.conf.in)
+ * as stack/start.sh makes it.
  *
  * start: a running one is refused, stale pid files are reported and
  * removed, the schema is checked; the pool is started and waited for (its
- * socket), then nginx (central's heartbeat through it). With -d we return
- * then, leaving both running with their output in log_path/NAME.out;
- * without, we stay in the foreground, the pool's log on our terminal, and
- * stop both on Ctrl-C, SIGTERM or SIGHUP (or when either dies).
- * stop: nginx with SIGQUIT (finish requests), then the pool with SIGTERM;
- * SIGKILL only after a grace period. */
+ * socket), then the dispatcher (its wake socket), then nginx (central's
+ * heartbeat through it). With -d we return then, leaving all three
+ * running with their output in log_path/NAME.out; without, we stay in the
+ * foreground, their logs on our terminal, and stop them on Ctrl-C,
+ * SIGTERM or SIGHUP (or when one dies).
+ * stop: nginx with SIGQUIT (finish requests), then the pool and the
+ * dispatcher with SIGTERM; SIGKILL only after a grace period. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cli.h"
+#include "central/wake.h"
 #include "core/log.h"
 #include "nginxconf.h"
 #include "service.h"
@@ -32,7 +36,7 @@
 
 struct server {
 	struct cli *c;
-	struct cli_proc pool, nginx;
+	struct cli_proc pool, nginx, dispatcher;
 	char conf[PATH_MAX];             /* generated nginx.conf */
 	char probe_host[256];
 	int probe_port;
@@ -50,6 +54,8 @@ static void server_init(struct server *s, struct cli *c)
 	snprintf(dir_arg, sizeof(dir_arg), "-c %s ", cfg->dir);
 	cli_proc_init(&s->pool, "crowd-server", cfg->pid_path, "crowd-server.pid",
 		  "crowd-server", dir_arg, NULL);
+	cli_proc_init(&s->dispatcher, "ccdistribute", cfg->pid_path,
+		  "ccdistribute.pid", "ccdistribute", dir_arg, "--loop");
 	snprintf(dir_arg, sizeof(dir_arg), "%s ", s->conf);
 	cli_proc_init(&s->nginx, "nginx", cfg->pid_path, "nginx.pid", "nginx",
 		  dir_arg, NULL);
@@ -209,23 +215,29 @@ static int heartbeat(struct cc_http *http, const char *host, int port)
 	return ok;
 }
 
-static void server_stop_both(struct server *s)
+static void server_stop_all(struct server *s)
 {
 	int was;
 
 	cli_proc_stop(&s->nginx, SIGQUIT, NGINX_STOP_TIMEOUT, &was);
 	cli_proc_stop(&s->pool, SIGTERM, POOL_STOP_TIMEOUT, &was);
+	cli_proc_stop(&s->dispatcher, SIGTERM, POOL_STOP_TIMEOUT, &was);
 }
 
-/* Foreground: until a signal, or until one of the two dies. */
+/* Foreground: until a signal, or until one of the three dies. */
 static int server_supervise(struct server *s)
 {
+	struct cli_proc *procs[] = { &s->pool, &s->dispatcher, &s->nginx };
 	int rc = CC_EXIT_OK;
 
 	cc_info("running in the foreground: Ctrl-C stops it");
 	while (!cli_got_signal) {
-		if (!cc_daemon_alive(s->pool.pid) || !cc_daemon_alive(s->nginx.pid)) {
-			struct cli_proc *dead = cc_daemon_alive(s->pool.pid) ? &s->nginx : &s->pool;
+		struct cli_proc *dead = NULL;
+
+		for (int i = 0; i < 3 && !dead; i++)
+			if (!cc_daemon_alive(procs[i]->pid))
+				dead = procs[i];
+		if (dead) {
 			cc_error("%s (pid %d) exited; stopping the central server",
 				 dead->name, (int)dead->pid);
 			unlink(dead->pidfile);
@@ -236,7 +248,7 @@ static int server_supervise(struct server *s)
 	}
 	if (cli_got_signal)
 		cc_info("SIG%s: stopping the central server", sigabbrev_np(cli_got_signal));
-	server_stop_both(s);
+	server_stop_all(s);
 	return rc;
 }
 
@@ -248,6 +260,7 @@ static int server_start(struct server *s)
 	struct cc_http *http = NULL;
 	struct cc_db *db;
 	char pool_bin[PATH_MAX], nginx_bin[PATH_MAX], out[PATH_MAX], nout[PATH_MAX];
+	char disp_bin[PATH_MAX], dout[PATH_MAX], wake[PATH_MAX];
 	char errlog[PATH_MAX];
 	struct stat st;
 	int rc;
@@ -257,6 +270,11 @@ static int server_start(struct server *s)
 		return cli_fail(CC_EXIT_FAILED, "crowd-server is already running (pid %d, "
 				"pid file %s); stop it with: crowd -c %s server stop",
 				(int)s->pool.pid, s->pool.pidfile, cfg->dir);
+	if (cli_proc_state(&s->dispatcher, 0) == CC_DAEMON_RUNNING)
+		return cli_fail(CC_EXIT_FAILED, "the dispatcher of this central server "
+				"(ccdistribute --loop) is already running (pid %d, pid "
+				"file %s); stop it with: crowd -c %s server stop",
+				(int)s->dispatcher.pid, s->dispatcher.pidfile, cfg->dir);
 	if (cli_proc_state(&s->nginx, 0) == CC_DAEMON_RUNNING)
 		return cli_fail(CC_EXIT_FAILED, "nginx of this central server is already "
 				"running (pid %d, pid file %s); stop it with: crowd -c "
@@ -268,6 +286,7 @@ static int server_start(struct server *s)
 	cli_nginx_probe(c->listen, (size_t)c->nlisten, cfg->server_port,
 			s->probe_host, sizeof(s->probe_host), &s->probe_port);
 	if (cc_daemon_find_program("crowd-server", pool_bin, sizeof(pool_bin), &err) < 0 ||
+	    cc_daemon_find_program("ccdistribute", disp_bin, sizeof(disp_bin), &err) < 0 ||
 	    cc_daemon_find_program("nginx", nginx_bin, sizeof(nginx_bin), &err) < 0)
 		return cli_fail(CC_EXIT_DAEMON, "%s", err.msg);
 
@@ -309,7 +328,33 @@ static int server_start(struct server *s)
 	cc_info("crowd-server ready: %d pool processes on %s", cfg->server_workers,
 		cfg->server_socket);
 
-	/* 2. nginx, until central's heartbeat answers through it */
+	/* 2. the dispatcher, until its wake socket exists */
+	snprintf(dout, sizeof(dout), "%s/ccdistribute.out", cfg->log_path);
+	if (cc_wake_path(cfg, wake, sizeof(wake)) < 0) {
+		cli_fail(CC_EXIT_DAEMON, "%s/ccdistribute.sock: path too long for a "
+			 "unix socket", cfg->pid_path);
+		goto fail;
+	}
+	char *disp_argv[] = { disp_bin, "-c", c->cfg.dir, "--loop", NULL };
+	if ((rc = cli_proc_spawn(&s->dispatcher, disp_argv, c->daemon ? dout : NULL)) != CC_EXIT_OK)
+		goto fail;
+	deadline = cli_now() + READY_TIMEOUT;
+	while (!(stat(wake, &st) == 0 && S_ISSOCK(st.st_mode))) {
+		if (cli_got_signal)
+			goto interrupted;
+		if (!cc_daemon_alive(s->dispatcher.pid) || cli_now() > deadline) {
+			cli_fail(CC_EXIT_DAEMON, "ccdistribute --loop %s",
+				 cc_daemon_alive(s->dispatcher.pid) ? "did not open "
+				 "its wake socket in time" : "exited while starting");
+			cli_print_tail(dout, 15);
+			goto fail;
+		}
+		cli_nap(0.05);
+	}
+	cc_info("dispatcher ready: ccdistribute --loop (pid %d), woken on %s",
+		(int)s->dispatcher.pid, wake);
+
+	/* 3. nginx, until central's heartbeat answers through it */
 	snprintf(nout, sizeof(nout), "%s/nginx.out", cfg->log_path);
 	snprintf(errlog, sizeof(errlog), "%s/nginx-error.log", cfg->log_path);
 	char *nginx_argv[] = { nginx_bin, "-p", c->cfg.pid_path, "-c", s->conf,
@@ -338,8 +383,9 @@ static int server_start(struct server *s)
 		cli_nap(0.1);
 	}
 	cc_http_free(http);
-	cc_info("central server ready: http://%s:%d/ (crowd-server pid %d, nginx "
-		"pid %d; logs in %s)", s->probe_host, s->probe_port, (int)s->pool.pid,
+	cc_info("central server ready: http://%s:%d/ (crowd-server pid %d, "
+		"ccdistribute pid %d, nginx pid %d; logs in %s)", s->probe_host,
+		s->probe_port, (int)s->pool.pid, (int)s->dispatcher.pid,
 		(int)s->nginx.pid, cfg->log_path);
 	if (c->daemon)
 		return CC_EXIT_OK;
@@ -348,23 +394,25 @@ interrupted:
 	cc_info("SIG%s while starting: stopping the central server",
 		sigabbrev_np(cli_got_signal));
 	cc_http_free(http);
-	server_stop_both(s);
+	server_stop_all(s);
 	return CC_EXIT_OK;
 fail:
 	cc_http_free(http);
-	server_stop_both(s);
+	server_stop_all(s);
 	return CC_EXIT_DAEMON;
 }
 
 static int server_stop(struct server *s)
 {
-	int rc, was_nginx, was_pool;
+	int rc, was_nginx, was_pool, was_disp;
 
 	if ((rc = cli_proc_stop(&s->nginx, SIGQUIT, NGINX_STOP_TIMEOUT, &was_nginx)) != CC_EXIT_OK)
 		return rc;
 	if ((rc = cli_proc_stop(&s->pool, SIGTERM, POOL_STOP_TIMEOUT, &was_pool)) != CC_EXIT_OK)
 		return rc;
-	if (!was_nginx && !was_pool)
+	if ((rc = cli_proc_stop(&s->dispatcher, SIGTERM, POOL_STOP_TIMEOUT, &was_disp)) != CC_EXIT_OK)
+		return rc;
+	if (!was_nginx && !was_pool && !was_disp)
 		cc_info("the central server was not running (no live pid file in %s)",
 			s->c->cfg.pid_path);
 	return CC_EXIT_OK;
@@ -372,17 +420,19 @@ static int server_stop(struct server *s)
 
 static int server_status(struct server *s)
 {
-	int a = cli_proc_state(&s->pool, 0) == CC_DAEMON_RUNNING;
-	int b = cli_proc_state(&s->nginx, 0) == CC_DAEMON_RUNNING;
+	struct cli_proc *procs[] = { &s->pool, &s->dispatcher, &s->nginx };
+	int all = 1;
 
-	printf("crowd-server: %s", a ? "running" : "not running");
-	if (a)
-		printf(" (pid %d)", (int)s->pool.pid);
-	printf("\nnginx: %s", b ? "running" : "not running");
-	if (b)
-		printf(" (pid %d)", (int)s->nginx.pid);
-	printf("\n");
-	return a && b ? CC_EXIT_OK : CC_EXIT_FAILED;
+	for (int i = 0; i < 3; i++) {
+		int up = cli_proc_state(procs[i], 0) == CC_DAEMON_RUNNING;
+
+		printf("%s: %s", procs[i]->name, up ? "running" : "not running");
+		if (up)
+			printf(" (pid %d)", (int)procs[i]->pid);
+		printf("\n");
+		all &= up;
+	}
+	return all ? CC_EXIT_OK : CC_EXIT_FAILED;
 }
 
 int cli_cmd_server(struct cli *c, int argc, char **argv)

@@ -1,10 +1,13 @@
 /* main.c - crowd-server: the central server as a pool of FastCGI
- * responders behind nginx. main() reads the options and the config and
- * hands over to the supervisor (pool.c), which forks server_workers pool
- * processes on the unix socket; each runs responder() below: its own
- * MySQL connection, then one request after another. After answering
- * (FCGX_Finish_r) a process runs the work the request made due: a
- * dispatch pass, due callbacks, the slow sweeps. */
+ * responders behind nginx. main() reads the options and the config,
+ * checks the database once (so a wrong password or a missing schema stops
+ * the start with exit 4), and hands over to the supervisor (pool.c),
+ * which forks server_workers pool processes on the unix socket; each runs
+ * responder() below: its own MySQL connection, opened when first needed
+ * and re-opened after an outage (meanwhile requests get 503 with a JSON
+ * error), then one request after another. A pool process never calls a
+ * node or a callback receiver: after answering (FCGX_Finish_r) it wakes
+ * the host's dispatcher (central/wake.h), which does. */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <getopt.h>
@@ -14,8 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include "central/callback.h"
-#include "central/dispatch.h"
+#include "central/wake.h"
 #include "core/exitcode.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -28,16 +30,10 @@ static void usage(FILE *out)
 		"usage: crowd-server [-c CONFIG_DIR] [-v] [--help] [--version]\n"
 		"  The CloudCrowd central server: a pool of FastCGI processes on the\n"
 		"  unix socket `server_socket` of crowd.conf, run behind nginx.\n"
-		"  -c DIR     config folder (default $CLOUD_CROWD_CONFIG, else ./config)\n"
+		"  -c DIR     config folder (default $CROWD_CONFIG, else\n"
+		"             $CLOUD_CROWD_CONFIG, else ./config)\n"
 		"  -v         also log to stderr\n\n");
 	cc_config_print_help(out);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* give_back_heap - freed chunks below the top of the heap (a big job's
@@ -62,23 +58,12 @@ static void give_back_heap(void)
 	}
 }
 
-static void after_response(struct cc_app *app, const struct cc_resp *resp,
-			   double *last_maintain)
+static void after_response(struct cc_app *app, const struct cc_resp *resp)
 {
-	struct cc_err err = { 0 };
-	struct cc_dispatch_stats st;
-	int delivered, wake = resp->wake_dispatch;
-
-	if (wake && now() - *last_maintain > 5) {
-		*last_maintain = now();
-		if (cc_dispatch_maintain(app->db, app->cfg, &err) < 0)
-			cc_warn("maintenance: %s", err.msg);
-	}
-	if (wake && cc_dispatch_pass(app->dispatcher, app->db, &st, &err) < 0)
-		cc_warn("dispatch pass: %s", err.msg);
-	if (resp->deliver_callbacks &&
-	    cc_callback_deliver_due(app->db, app->cfg, app->http, &delivered, &err) < 0)
-		cc_warn("callbacks: %s", err.msg);
+	if (resp->wake_dispatch)
+		cc_wake_send(app->cfg, CC_WAKE_DISPATCH, 0);
+	if (resp->deliver_callbacks)
+		cc_wake_send(app->cfg, CC_WAKE_CALLBACKS, 0);
 	give_back_heap();
 }
 
@@ -122,7 +107,7 @@ static void write_resp(FCGX_Request *r, const struct cc_resp *resp)
 		FCGX_PutStr(resp->body, (int)resp->body_len, r->out);
 }
 
-static void serve_one(struct cc_app *app, FCGX_Request *r, double *last_maintain)
+static void serve_one(struct cc_app *app, FCGX_Request *r)
 {
 	struct cc_req req = { 0 };
 	struct cc_resp resp = { 0 };
@@ -173,7 +158,7 @@ static void serve_one(struct cc_app *app, FCGX_Request *r, double *last_maintain
 answer:
 	write_resp(r, &resp);
 	FCGX_Finish_r(r);
-	after_response(app, &resp, last_maintain);
+	after_response(app, &resp);
 	cc_req_cleanup(&req);
 	cc_resp_cleanup(&resp);
 	free(body);
@@ -200,14 +185,14 @@ static int find_templates(struct cc_app *app, const struct cc_config *cfg)
 	return n < 0 || (size_t)n >= sizeof(app->templates_dir) ? -1 : 0;
 }
 
-/* responder - the body of a pool process (cc_pool_child): connect, then
- * answer requests until the supervisor says stop. */
+/* responder - the body of a pool process (cc_pool_child): answer
+ * requests until the supervisor says stop. The database connection opens
+ * on the first request that needs it; while MySQL is away, requests get
+ * 503 and the connection is tried again with backoff (core/db.h). */
 static int responder(struct cc_config *cfg, int sock)
 {
 	struct cc_app app = { 0 };
-	struct cc_err err = { 0 };
 	FCGX_Request r;
-	double last_maintain = 0;
 
 	/* A big job's outputs are large, short-lived allocations. Fixed
 	 * thresholds (glibc otherwise raises them after each large free) send
@@ -218,31 +203,36 @@ static int responder(struct cc_config *cfg, int sock)
 	app.cfg = cfg;
 	snprintf(app.version, sizeof(app.version), "%s", CC_VERSION);
 	find_templates(&app, cfg);
-	app.db = cc_db_connect(cfg, &err);
-	if (!app.db) {
-		cc_error("%s", err.msg);
-		return CC_EXIT_DB;
-	}
-	if (cc_db_check_schema(app.db, &err) < 0) {
-		cc_error("%s", err.msg);
-		cc_db_free(app.db);
-		return CC_EXIT_DB;
-	}
-	app.http = cc_http_new(cfg);
-	app.dispatcher = cc_dispatcher_new(cfg);
-	if (!app.http || !app.dispatcher || FCGX_InitRequest(&r, sock, 0)) {
+	app.db = cc_db_new(cfg);
+	if (!app.db || FCGX_InitRequest(&r, sock, 0)) {
 		cc_error("out of memory starting a pool process");
-		return CC_EXIT_DB;
+		cc_db_free(app.db);
+		return CC_EXIT_FAILED;
 	}
 	cc_info("pool process ready");
 	while (cc_pool_accept(&r) == 0)
-		serve_one(&app, &r, &last_maintain);
+		serve_one(&app, &r);
 	FCGX_Free(&r, 1);
-	cc_dispatcher_free(app.dispatcher);
-	cc_http_free(app.http);
 	cc_db_free(app.db);
 	cc_info("pool process exiting");
 	return CC_EXIT_OK;
+}
+
+/* check_database - once, before the pool starts: the settings work and
+ * the schema is this version's. */
+static int check_database(const struct cc_config *cfg)
+{
+	struct cc_err err = { 0 };
+	struct cc_db *db = cc_db_connect(cfg, &err);
+
+	if (!db || cc_db_check_schema(db, &err) < 0) {
+		cc_error("%s", err.msg);
+		fprintf(stderr, "crowd-server: %s\n", err.msg);
+		cc_db_free(db);
+		return -1;
+	}
+	cc_db_free(db);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -289,14 +279,15 @@ int main(int argc, char **argv)
 	if (!verbose && cc_log_open(logfile) < 0)
 		fprintf(stderr, "crowd-server: cannot open %s: %s (logging to stderr)\n",
 			logfile, strerror(errno));
-	if (cc_http_global_init() < 0 || FCGX_Init()) {
-		cc_error("cannot initialise libcurl / libfcgi");
+	if (FCGX_Init()) {
+		cc_error("cannot initialise libfcgi");
 		return CC_EXIT_DAEMON;
 	}
-	switch (cc_pool_run(&cfg, responder, logfile)) {
+	if (check_database(&cfg) < 0)
+		return CC_EXIT_DB;
+	switch (cc_pool_run(&cfg, responder)) {
 	case CC_POOL_STOPPED: return CC_EXIT_OK;
 	case CC_POOL_NO_SOCKET: return CC_EXIT_DAEMON;
-	case CC_POOL_NO_DB: return CC_EXIT_DB;
 	}
 	return CC_EXIT_FAILED;
 }

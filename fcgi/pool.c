@@ -1,14 +1,19 @@
 /* pool.c - see pool.h. One parent, server_workers children sharing one
  * listening socket (the kernel hands each connection to one accept()).
  * The parent only forks, waits and restarts; it holds no database
- * connection, so a child that dies takes nothing with it. Children whose
- * database is unreachable exit CC_EXIT_DB; they are restarted a second
- * apart, and after three failures per process the pool gives up rather
- * than spin. */
+ * connection, so a child that dies takes nothing with it. A child does
+ * not need the database to start (main.c opens it lazily and answers 503
+ * while it is away), so an outage never stops the pool. A child that dies
+ * within a second of its start is restarted after a backoff (1 s doubling
+ * to 30 s) rather than at once, so a crash loop does not spin. Children
+ * die with their parent (PR_SET_PDEATHSIG): none is left serving, unseen,
+ * on a socket a new parent has replaced. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,53 +81,71 @@ static int open_socket(const struct cc_config *cfg)
 	return sock;
 }
 
-/* Fork a child into every empty slot (unless stopping). */
-static void fill(pid_t *children, int n, struct cc_config *cfg, int sock,
-		 cc_pool_child child)
+static double mono_now(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct child_slot {
+	pid_t pid;
+	double started;
+};
+
+/* Fork a child into every empty slot (unless stopping). */
+static void fill(struct child_slot *children, int n, struct cc_config *cfg,
+		 int sock, cc_pool_child child)
+{
+	pid_t parent = getpid();
+
 	for (int i = 0; i < n && !stopping; i++) {
-		if (children[i])
+		if (children[i].pid)
 			continue;
 		pid_t pid = fork();
-		if (pid == 0)
+		if (pid == 0) {
+			/* SIGTERM when the parent dies: on_stop ends an idle
+			 * child at once, a busy one after its request. */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() != parent)
+				_exit(0);
 			_exit(child(cfg, sock));
+		}
 		if (pid < 0) {
 			cc_error("fork: %s", strerror(errno));
 			break;
 		}
-		children[i] = pid;
+		children[i].pid = pid;
+		children[i].started = mono_now();
 	}
 }
 
-/* Free the slot of dead, logging why it died; returns 1 if it could not
- * reach the database. */
-static int reap(pid_t *children, int n, pid_t dead, int status)
+/* Free the slot of dead, logging why it died; returns 1 when it died
+ * within a second of its start (a crash loop, to be slowed down). */
+static int reap(struct child_slot *children, int n, pid_t dead, int status)
 {
-	int db_failures = 0;
+	int early = 0;
 
 	for (int i = 0; i < n; i++)
-		if (children[i] == dead) {
-			children[i] = 0;
-			if (WIFEXITED(status) && WEXITSTATUS(status) == CC_EXIT_DB) {
-				cc_error("pool process %d could not reach MySQL", (int)dead);
-				db_failures++;
-			} else {
-				cc_warn("pool process %d died (%s %d); restarting",
-					(int)dead, WIFSIGNALED(status) ? "signal" : "exit",
-					WIFSIGNALED(status) ? WTERMSIG(status) :
-					WEXITSTATUS(status));
-			}
+		if (children[i].pid == dead) {
+			early = mono_now() - children[i].started < 1.0;
+			children[i].pid = 0;
+			cc_warn("pool process %d died (%s %d); restarting",
+				(int)dead, WIFSIGNALED(status) ? "signal" : "exit",
+				WIFSIGNALED(status) ? WTERMSIG(status) :
+				WEXITSTATUS(status));
 		}
-	return db_failures;
+	return early;
 }
 
-enum cc_pool_end cc_pool_run(struct cc_config *cfg, cc_pool_child child,
-			     const char *logfile)
+enum cc_pool_end cc_pool_run(struct cc_config *cfg, cc_pool_child child)
 {
-	pid_t children[MAX_CHILDREN] = { 0 };
+	struct child_slot children[MAX_CHILDREN];
 	struct sigaction sa = { 0 };
-	int n = cfg->server_workers, failures = 0, sock;
+	int n = cfg->server_workers, backoff = 0, sock;
 
+	memset(children, 0, sizeof(children));
 	sock = open_socket(cfg);
 	if (sock < 0)
 		return CC_POOL_NO_SOCKET;
@@ -146,23 +169,22 @@ enum cc_pool_end cc_pool_run(struct cc_config *cfg, cc_pool_child child,
 				continue;
 			break;
 		}
-		failures += reap(children, n, dead, status);
-		if (failures >= n * 3) {
-			cc_error("giving up: the pool cannot reach the database");
-			fprintf(stderr, "crowd-server: cannot reach the database (see %s)\n",
-				logfile);
-			stopping = 1;
-			break;
+		if (!reap(children, n, dead, status)) {
+			backoff = 0;
+			continue;
 		}
-		if (failures)
-			sleep(1);
+		backoff = backoff ? (backoff < 30 ? backoff * 2 : 30) : 1;
+		cc_warn("pool process %d died within a second of its start: "
+			"restarting in %d s", (int)dead, backoff);
+		/* sleep() returns early on a stop signal */
+		sleep((unsigned)backoff);
 	}
 	for (int i = 0; i < n; i++)
-		if (children[i])
-			kill(children[i], SIGTERM);
+		if (children[i].pid)
+			kill(children[i].pid, SIGTERM);
 	while (wait(NULL) > 0 || errno == EINTR)
 		;
 	unlink(cfg->server_socket);
 	cc_info("crowd-server stopped");
-	return failures >= n * 3 ? CC_POOL_NO_DB : CC_POOL_STOPPED;
+	return CC_POOL_STOPPED;
 }

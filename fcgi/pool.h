@@ -13,29 +13,23 @@
 
 /* cc_pool_child - the body of one pool process, run in the forked child
  * with the listening socket: set up, then serve requests taken with
- * cc_pool_accept until it fails. Returns the process's exit code:
- * CC_EXIT_DB when the database cannot be reached, which the supervisor
- * counts (any other code is a death, restarted at once). */
+ * cc_pool_accept until it fails. Returns the process's exit code (any
+ * exit but a stop is a death: restarted, after a backoff when it came
+ * within a second of the start). */
 typedef int (*cc_pool_child)(struct cc_config *cfg, int sock);
 
 enum cc_pool_end {
 	CC_POOL_STOPPED,         /* a stop signal: everything stopped */
 	CC_POOL_NO_SOCKET,       /* cannot listen on server_socket (logged,
 				    and said on stderr) */
-	CC_POOL_NO_DB,           /* the processes kept failing to reach the
-				    database (3 times as many failures as
-				    processes; logged, and said on stderr,
-				    naming logfile) */
 };
 
 /* cc_pool_run - supervise cfg->server_workers processes running child
- * until a stop signal or the database gives out; returns how it ended.
- * Installs the SIGTERM/SIGINT handlers (inherited by the children) and
- * ignores SIGPIPE. logfile is only named in messages. Returns once every
- * child has been reaped and the socket removed (NO_SOCKET: nothing was
- * started). */
-enum cc_pool_end cc_pool_run(struct cc_config *cfg, cc_pool_child child,
-			     const char *logfile);
+ * until a stop signal; returns how it ended. Installs the SIGTERM/SIGINT
+ * handlers (inherited by the children) and ignores SIGPIPE. Returns once
+ * every child has been reaped and the socket removed (NO_SOCKET: nothing
+ * was started). */
+enum cc_pool_end cc_pool_run(struct cc_config *cfg, cc_pool_child child);
 
 /* cc_pool_accept - in a pool process: the previous request (if any) is
  * done; wait for the next one into r (FCGX_InitRequest'ed). Returns 0 with

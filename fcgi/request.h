@@ -7,19 +7,16 @@
 
 #include <jansson.h>
 #include <stddef.h>
-#include "central/callback.h"
 #include "core/config.h"
 #include "core/db.h"
-#include "central/dispatch.h"
 #include "core/form.h"
-#include "core/http.h"
 
-/* Per-process state shared by every request. */
+/* Per-process state shared by every request. A pool process makes no
+ * outbound call: it wakes its host's dispatcher (central/wake.h), which
+ * talks to nodes and callback receivers. */
 struct cc_app {
 	struct cc_config *cfg;
 	struct cc_db *db;
-	struct cc_http *http;
-	struct cc_dispatcher *dispatcher;
 	char templates_dir[CC_PATH_LEN];
 	char version[32];
 };
@@ -45,9 +42,9 @@ struct cc_resp {
 	const char *content_type;  /* static string */
 	char *body;                /* malloc'd, may be NULL */
 	size_t body_len;
-	int wake_dispatch;         /* run a dispatch pass after answering (set by
+	int wake_dispatch;         /* wake the dispatcher after answering (set by
 				    * the router from the route's flags) */
-	int deliver_callbacks;     /* deliver due callbacks after answering */
+	int deliver_callbacks;     /* wake it for due callbacks after answering */
 };
 
 /* cc_req_parse_body - form (x-www-form-urlencoded, or the query string when

@@ -33,15 +33,57 @@ struct cc_db {
 	int in_tx;
 	unsigned long queries;
 	time_t last_used;     /* for the idle check before a transaction */
+	/* After a failed connect, others fail at once until retry_at (1 s,
+	 * doubling to 8 s while the server stays away), so an outage costs
+	 * each request no connect timeout and the server no connect storm. */
+	struct timespec retry_at;
+	int failed_connects;
+	struct cc_err last_connect_err;
 };
 
 static int mysql_err(struct cc_err *err, unsigned int e, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int connect_conn(struct cc_db *db, struct cc_err *err);
+
 static int open_conn(struct cc_db *db, struct cc_err *err)
 {
+	double now = mono_now();
+	double retry = (double)db->retry_at.tv_sec + db->retry_at.tv_nsec / 1e9;
+
+	if (db->failed_connects && now < retry) {
+		if (err)
+			*err = db->last_connect_err;
+		return -1;
+	}
+	if (connect_conn(db, err) == 0) {
+		if (db->failed_connects)
+			cc_info("MySQL is back after %d failed connects", db->failed_connects);
+		db->failed_connects = 0;
+		return 0;
+	}
+	if (db->failed_connects < 4)
+		db->failed_connects++;
+	retry = now + (double)(1 << (db->failed_connects - 1));
+	db->retry_at.tv_sec = (time_t)retry;
+	db->retry_at.tv_nsec = (long)((retry - (double)(time_t)retry) * 1e9);
+	if (err)
+		db->last_connect_err = *err;
+	return -1;
+}
+
+static int connect_conn(struct cc_db *db, struct cc_err *err)
+{
 	const struct cc_config *cfg = db->cfg;
-	unsigned int timeout = 10;
+	unsigned int timeout = 5;
 	my_bool reconnect = 0;
 
 	db->conn = mysql_init(NULL);
@@ -86,6 +128,15 @@ static void close_conn(struct cc_db *db)
 		mysql_close(db->conn);
 	db->conn = NULL;
 	db->in_tx = 0;
+}
+
+struct cc_db *cc_db_new(const struct cc_config *cfg)
+{
+	struct cc_db *db = calloc(1, sizeof(*db));
+
+	if (db)
+		db->cfg = cfg;
+	return db;
 }
 
 struct cc_db *cc_db_connect(const struct cc_config *cfg, struct cc_err *err)

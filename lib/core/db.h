@@ -38,6 +38,13 @@ struct cc_dbv {
  * session time zone). NULL with err set on failure. Free with cc_db_free. */
 struct cc_db *cc_db_connect(const struct cc_config *cfg, struct cc_err *err);
 
+/* cc_db_new - the same, but connecting only when first used: for daemons
+ * that must start, and keep serving errors, while MySQL is away. After a
+ * failed connect, the next ones fail at once (the same error, kind
+ * CC_ERR_UNAVAILABLE when the server is unreachable) until a backoff of
+ * 1 s, doubling to 8 s, has passed. NULL on out of memory. */
+struct cc_db *cc_db_new(const struct cc_config *cfg);
+
 /* cc_db_free - close statements and the connection; NULL is fine. */
 void cc_db_free(struct cc_db *db);
 

@@ -4,8 +4,9 @@
 # PDF, retries (failure_testing, always_fail), callbacks to a real
 # receiver (201 deletes the job), 50 units finishing at the same instant
 # (one merge, one callback), and the blacklist with its wake-up. The
-# dispatcher loop runs only every 60 s here, so anything that finishes
-# sooner was driven by the passes the FastCGI pool runs after answering.
+# dispatcher loop's timer runs only every 60 s here, so anything that
+# finishes sooner was driven by the wake-ups the FastCGI pool sends it
+# after answering (lib/central/wake.h).
 . "$(dirname "$0")/lib.sh"
 
 stack_up --nodes 3 --set max_workers=20 --set dispatch_interval=60

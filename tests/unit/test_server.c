@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "central/dispatch.h"
 #include "core/form.h"
 #include "core/http.h"
 #include "dbfixture.h"
@@ -31,18 +30,14 @@ static int setup(void **state)
 	memset(&app, 0, sizeof(app));
 	app.cfg = &dbfx()->cfg;
 	app.db = dbfx()->db;
-	app.http = cc_http_new(app.cfg);
-	app.dispatcher = cc_dispatcher_new(app.cfg);
 	snprintf(app.templates_dir, sizeof(app.templates_dir), "%s/templates",
 		 CC_SOURCE_DIR);
 	snprintf(app.version, sizeof(app.version), "test");
-	return app.http && app.dispatcher ? 0 : -1;
+	return 0;
 }
 
 static int teardown(void **state)
 {
-	cc_dispatcher_free(app.dispatcher);
-	cc_http_free(app.http);
 	memset(&app, 0, sizeof(app));
 	return dbfx_teardown(state);
 }

@@ -1,0 +1,47 @@
+/* wake.h - how a pool process asks the dispatcher of its host for work
+ * now, without waiting on it: a datagram on the unix socket
+ * PID_PATH/ccdistribute.sock, where `ccdistribute --loop` listens. Sending
+ * never blocks and never fails a request: when no dispatcher listens (or
+ * its queue is full, which means it already has a wake-up pending), the
+ * datagram is dropped and the dispatcher's own timer (dispatch_interval)
+ * and cron's pass remain the safety net. A missing listener is logged,
+ * at most once a minute per process.
+ *
+ * A message is one letter and an optional delay in seconds:
+ *   "d"     run a dispatch pass (units became available, slots freed)
+ *   "c"     deliver due callbacks (a job completed)
+ *   "d4.5"  run a dispatch pass in 4.5 s (a retry comes due then)
+ * The dispatcher coalesces them: any number of wake-ups while a pass runs
+ * make one more pass after it. */
+#ifndef CC_WAKE_H
+#define CC_WAKE_H
+
+#include <stddef.h>
+#include "core/config.h"
+#include "core/err.h"
+
+enum cc_wake_what { CC_WAKE_DISPATCH = 'd', CC_WAKE_CALLBACKS = 'c' };
+
+/* cc_wake_path - PID_PATH/ccdistribute.sock into out (len bytes); -1 when
+ * it does not fit a unix socket address. */
+int cc_wake_path(const struct cc_config *cfg, char *out, size_t len);
+
+/* cc_wake_send - send one wake-up (delay 0 = now). Never blocks. */
+void cc_wake_send(const struct cc_config *cfg, enum cc_wake_what what,
+		  double delay);
+
+/* cc_wake_listen - bind the socket (non-blocking, mode 0660) for
+ * ccdistribute --loop. A stale socket file is replaced; one another live
+ * dispatcher listens on is not: -1 with err naming it. Returns the fd. */
+int cc_wake_listen(const struct cc_config *cfg, struct cc_err *err);
+
+/* cc_wake_drain - read every pending datagram from fd: *dispatch and
+ * *callbacks are set to 1 when one asked for them now, and *due_in
+ * lowered to the smallest delay asked for (seconds; untouched when none).
+ * Returns the number of messages read. */
+int cc_wake_drain(int fd, int *dispatch, int *callbacks, double *due_in);
+
+/* cc_wake_close - close fd and remove the socket file. */
+void cc_wake_close(const struct cc_config *cfg, int fd);
+
+#endif
