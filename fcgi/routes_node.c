@@ -6,6 +6,7 @@
 #include <string.h>
 #include "core/log.h"
 #include "model/node_record.h"
+#include "model/work_unit.h"
 #include "routes.h"
 #include "central/lifecycle.h"
 
@@ -88,17 +89,27 @@ void cc_route_node_check_out(struct cc_app *app, struct cc_req *req,
 	cc_resp_empty(resp, 204);
 }
 
+/* An assignment token as central makes them: CC_TOKEN_LEN lowercase hex
+ * digits. */
+static int token_valid(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n == CC_TOKEN_LEN && !s[n];
+}
+
 void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
 			  struct cc_resp *resp)
 {
 	struct cc_err err = { 0 };
 	struct cc_unit_report rep;
 	struct cc_finish f;
-	char *o1 = NULL, *o2 = NULL, *o3 = NULL, *o4 = NULL;
+	char *o1 = NULL, *o2 = NULL, *o3 = NULL, *o4 = NULL, *o5 = NULL;
 	const char *status = cc_req_param(req, "status", &o1);
 	const char *output = cc_req_param(req, "output", &o2);
 	const char *pid_s = cc_req_param(req, "pid", &o3);
 	const char *time_s = cc_req_param(req, "time", &o4);
+	const char *token = cc_req_param(req, "token", &o5);
 	long long id = cc_parse_id(req->param), pid = 0;
 	double t = 0;
 	char *end;
@@ -130,8 +141,13 @@ void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
 			goto out;
 		}
 	}
+	if (token && *token && !token_valid(token)) {
+		cc_resp_error(resp, 400, "token must be the %d hex digits sent with "
+			      "the unit", CC_TOKEN_LEN);
+		goto out;
+	}
 	rep = (struct cc_unit_report){ .unit_id = id, .pid = pid, .output = output,
-		.succeeded = !strcmp(status, "succeeded"), .time = t };
+		.token = token, .succeeded = !strcmp(status, "succeeded"), .time = t };
 	if (cc_lifecycle_finish(app->db, app->cfg, &rep, &f, &err) < 0) {
 		cc_resp_fail(resp, &err, "could not record the result");
 		goto out;
@@ -140,6 +156,12 @@ void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
 		cc_resp_error(resp, 404, "no work unit %lld", id);
 		goto out;
 	}
+	if (f.outcome == CC_FINISH_REFUSED) {
+		cc_resp_error(resp, 409, "%s", f.why);
+		goto out;
+	}
+	/* Recorded now, or a duplicate of a report recorded before: the same
+	 * answer, so a retried report is idempotent. */
 	cc_resp_empty(resp, 204);
 	resp->deliver_callbacks = f.callback_due;
 out:
@@ -147,4 +169,5 @@ out:
 	free(o2);
 	free(o3);
 	free(o4);
+	free(o5);
 }

@@ -271,7 +271,9 @@ static void report(struct run *r, pid_t pid, int succeeded, json_t *value,
 	double first = cc_proc_now();
 	char *form;
 
-	form = cc_worker_report_form(pid, id, seconds, succeeded, value);
+	/* The token proves to central that this node holds the unit. */
+	form = cc_worker_report_form_token(pid, id, seconds, succeeded, value,
+					   r->unit.token);
 	if (!form) {
 		cc_error("unit %lld: out of memory building the report; result lost", id);
 		return;
@@ -299,6 +301,13 @@ static void report(struct run *r, pid_t pid, int succeeded, json_t *value,
 		if (rc == 0 && resp.status == 404) {
 			cc_warn("unit %lld: central does not know it any more (404); "
 				"result dropped", id);
+			cc_http_resp_cleanup(&resp);
+			break;
+		}
+		if (rc == 0 && resp.status == 409) {
+			cc_warn("unit %lld: central refused the report as not from "
+				"the unit's holder (409: %.200s); result dropped", id,
+				resp.body ? resp.body : "");
 			cc_http_resp_cleanup(&resp);
 			break;
 		}

@@ -59,6 +59,14 @@ CREATE TABLE work_units (
   lease_until      DATETIME(6) NULL,
   available_at     DATETIME(6) NULL,
   last_node_id     BIGINT NULL,
+  -- addition: who may report a result. token: the secret of the current
+  -- assignment (set by the reserving UPDATE, sent with the unit; our
+  -- node's worker returns it); last_token / last_pid: the token and pid
+  -- of the last attempt whose own report was recorded, so that the same
+  -- report received again is recognised and recorded once
+  token            CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL,
+  last_token       CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL,
+  last_pid         INT NULL,
   created_at       DATETIME(6) NOT NULL,
   updated_at       DATETIME(6) NOT NULL,
   PRIMARY KEY (id),
@@ -101,4 +109,4 @@ CREATE TABLE schema_migrations (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- Keep in step with CC_SCHEMA_VERSION in lib/core/db.h.
-INSERT INTO schema_migrations (version) VALUES ('20261125000002');
+INSERT INTO schema_migrations (version) VALUES ('20261202000005');

@@ -103,7 +103,8 @@ out:
  * -1 error. */
 static int record_failure(struct cc_db *db, const struct cc_config *cfg,
 			  const struct cc_work_unit *u, const char *output,
-			  double time, struct cc_err *err)
+			  double time, const struct cc_attempt_by *by,
+			  struct cc_err *err)
 {
 	int tries = u->attempts + 1;
 
@@ -113,10 +114,11 @@ static int record_failure(struct cc_db *db, const struct cc_config *cfg,
 
 		cc_info("unit %lld: attempt %d failed, retrying in %lld s", u->id,
 			tries, backoff);
-		return cc_work_unit_retry(db, u, tries, output, time, backoff, err);
+		return cc_work_unit_retry(db, u, tries, output, time, backoff, by,
+					  err);
 	}
 	cc_info("unit %lld: failed after %d attempts", u->id, tries);
-	return cc_work_unit_fail(db, u, tries, output, time, err) < 0 ? -1 : 1;
+	return cc_work_unit_fail(db, u, tries, output, time, by, err) < 0 ? -1 : 1;
 }
 
 /* A split's output must be {"output": [...]}; its elements replace the
@@ -157,27 +159,101 @@ static int apply(struct cc_db *db, const struct cc_config *cfg,
 		 const struct cc_unit_report *rep, const struct cc_work_unit *u,
 		 json_t *value, struct cc_job *job, struct cc_err *err)
 {
+	/* A worker's report is kept to recognise it when it comes again; a
+	 * lease expiry keeps what was kept (the late worker is refused). */
+	struct cc_attempt_by by = rep->lease_expired ?
+		(struct cc_attempt_by){ u->last_token, u->last_pid } :
+		(struct cc_attempt_by){ u->token, rep->pid };
 	int k;
 
 	if (rep->succeeded && u->status == CC_STATUS_SPLITTING &&
 	    !json_is_array(value)) {
 		k = record_failure(db, cfg, u,
 				   "{\"output\":\"split must return a JSON array\"}",
-				   rep->time, err);
+				   rep->time, &by, err);
 	} else if (rep->succeeded && u->status == CC_STATUS_SPLITTING) {
 		if (expand_split(db, u, value, err) < 0)
 			return -1;
 		job->unit_count += (long long)json_array_size(value) - 1;
 		return 0;
 	} else if (rep->succeeded) {
-		k = cc_work_unit_succeed(db, u, rep->output, rep->time, err) < 0 ? -1 : 1;
+		k = cc_work_unit_succeed(db, u, rep->output, rep->time, &by,
+					 err) < 0 ? -1 : 1;
 	} else {
-		k = record_failure(db, cfg, u, rep->output, rep->time, err);
+		k = record_failure(db, cfg, u, rep->output, rep->time, &by, err);
 	}
 	if (k < 0)
 		return -1;
 	job->units_done += k;
 	return 0;
+}
+
+/* Token comparison in time independent of where they differ. */
+static int same_token(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+	unsigned char d = 0;
+
+	if (n != strlen(b))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/* Is rep from the worker that holds the locked unit u (DONE: record it),
+ * a report recorded before (DUPLICATE), or neither (REFUSED, with why)?
+ * See lifecycle.h. */
+static enum cc_finish_outcome judge(const struct cc_unit_report *rep,
+				    const struct cc_work_unit *u,
+				    char *why, size_t len)
+{
+	const char *tok = rep->token && *rep->token ? rep->token : NULL;
+	int complete = cc_status_complete(u->status);
+	long long id = u->id;
+
+	if (rep->lease_expired) {
+		/* only while the assignment whose lease passed still holds */
+		if (!complete && same_token(u->token, tok ? tok : ""))
+			return CC_FINISH_DONE;
+		snprintf(why, len, "unit %lld: its assignment ended before its "
+			 "lease expired", id);
+		return CC_FINISH_REFUSED;
+	}
+	if (tok) {
+		if (!complete && u->token[0] && same_token(u->token, tok))
+			return CC_FINISH_DONE;
+		if (u->last_token[0] && same_token(u->last_token, tok))
+			return CC_FINISH_DUPLICATE;
+		if (complete)
+			snprintf(why, len, "unit %lld is already finished", id);
+		else if (!u->token[0])
+			snprintf(why, len, "unit %lld is not assigned to any worker", id);
+		else
+			snprintf(why, len, "unit %lld: the token is not that of its "
+				 "current assignment", id);
+		return CC_FINISH_REFUSED;
+	}
+	if (rep->pid <= 0) {
+		snprintf(why, len, "unit %lld: a report without a token must give "
+			 "the pid of the worker that holds the unit", id);
+		return CC_FINISH_REFUSED;
+	}
+	if (!complete && u->worker_pid > 0 && u->worker_pid == rep->pid)
+		return CC_FINISH_DONE;
+	if (u->last_pid > 0 && u->last_pid == rep->pid)
+		return CC_FINISH_DUPLICATE;
+	if (complete)
+		snprintf(why, len, "unit %lld is already finished", id);
+	else if (u->worker_pid <= 0 && u->token[0])
+		snprintf(why, len, "unit %lld: the pid of its worker is not "
+			 "recorded yet; report again shortly", id);
+	else if (u->worker_pid <= 0)
+		snprintf(why, len, "unit %lld is not assigned to any worker", id);
+	else
+		snprintf(why, len, "unit %lld is held by another worker, not "
+			 "pid %lld", id, rep->pid);
+	return CC_FINISH_REFUSED;
 }
 
 static int finish_once(struct cc_db *db, const struct cc_config *cfg,
@@ -202,12 +278,17 @@ static int finish_once(struct cc_db *db, const struct cc_config *cfg,
 	if (found <= 0)
 		goto not_found;
 	f->job_id = job_id;
-	if (cc_status_complete(u.status) ||
-	    (rep->pid > 0 && u.worker_pid > 0 && u.worker_pid != rep->pid)) {
-		cc_info("unit %lld: ignoring a late report from pid %lld (%s)",
-			rep->unit_id, rep->pid, cc_status_complete(u.status) ?
-			"already complete" : "unit reassigned");
-		f->outcome = CC_FINISH_IGNORED;
+	f->outcome = judge(rep, &u, f->why, sizeof(f->why));
+	if (f->outcome == CC_FINISH_REFUSED) {
+		cc_info("refused a report (pid %lld, %s): %s", rep->pid,
+			rep->token && *rep->token ? "with a token" : "no token",
+			f->why);
+		rc = 0;
+		goto out;
+	}
+	if (f->outcome == CC_FINISH_DUPLICATE) {
+		cc_info("unit %lld: the same report again (pid %lld); it was "
+			"recorded once", rep->unit_id, rep->pid);
 		rc = 0;
 		goto out;
 	}
@@ -273,6 +354,7 @@ int cc_lifecycle_expire_leases(struct cc_db *db, const struct cc_config *cfg,
 		char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		struct cc_unit_report rep = {
 			.unit_id = units[i].id, .pid = units[i].worker_pid,
+			.token = units[i].token, .lease_expired = 1,
 			.succeeded = 0, .time = units[i].running_for,
 			.output = text ? text : "{\"output\":\"lease expired\"}",
 		};
@@ -282,7 +364,7 @@ int cc_lifecycle_expire_leases(struct cc_db *db, const struct cc_config *cfg,
 			units[i].id, units[i].host);
 		if (cc_lifecycle_finish(db, cfg, &rep, &f, err) < 0)
 			rc = -1;
-		else
+		else if (f.outcome == CC_FINISH_DONE)
 			(*expired)++;
 		free(text);
 	}

@@ -6,7 +6,27 @@
  * Every step of one result runs in one transaction that locks the job row
  * first, then the unit row, so two results arriving at once never merge
  * twice or lose an output. The SQL is the models' (job.c, work_unit.c);
- * the rules are here. */
+ * the rules are here.
+ *
+ * Who may report. A result is recorded only from the worker that holds
+ * the unit, once:
+ *  - with a token (our node): it must be the unit's current assignment
+ *    token (given by the reservation, so a worker that reports before the
+ *    dispatcher recorded its pid is heard);
+ *  - without one (the original's node): the pid must be the worker_pid
+ *    central recorded; no pid, or none recorded yet, is refused;
+ *  - a report for a unit nobody holds, one already finished, or from an
+ *    assignment that is over (its lease expired, the unit ran elsewhere)
+ *    changes nothing and is refused (409); a unit that does not exist
+ *    (never, or no more: a complete job's units are removed) is 404, as
+ *    the original answered, which both kinds of worker take for "drop
+ *    the result";
+ *  - recording an attempt ends its assignment (the token is cleared) and
+ *    keeps its reporter's token and pid (last_token, last_pid): the same
+ *    report received again (a worker's retry, nginx re-sending it to
+ *    another central host) is a duplicate, answered as the first was and
+ *    recorded once, failures included. A lease expiry is central's own
+ *    report and keeps nothing, so the late worker's report is refused. */
 #ifndef CC_LIFECYCLE_H
 #define CC_LIFECYCLE_H
 
@@ -18,6 +38,10 @@
 struct cc_unit_report {
 	long long unit_id;
 	long long pid;          /* the reporting worker's pid; <= 0: not given */
+	const char *token;      /* the assignment token it was sent; NULL or
+				 * "": none (the original's node) */
+	int lease_expired;      /* central's own report of an expired lease:
+				 * token is the one the unit held then */
 	int succeeded;
 	const char *output;     /* JSON text {"output": VALUE} */
 	double time;            /* seconds the attempt ran */
@@ -25,7 +49,9 @@ struct cc_unit_report {
 
 enum cc_finish_outcome {
 	CC_FINISH_NOT_FOUND,      /* no such unit: 404 */
-	CC_FINISH_IGNORED,        /* already complete, or a stale worker */
+	CC_FINISH_REFUSED,        /* not from the unit's holder: 409, see why */
+	CC_FINISH_DUPLICATE,      /* recorded before: nothing changed; answer
+				   * as the first time */
 	CC_FINISH_DONE,           /* recorded */
 };
 
@@ -33,6 +59,7 @@ struct cc_finish {
 	enum cc_finish_outcome outcome;
 	long long job_id;
 	int callback_due;         /* a job completed and has a callback_url */
+	char why[200];            /* REFUSED: the reason, for the answer */
 };
 
 /* cc_lifecycle_finish - record one attempt's result and move its job on.

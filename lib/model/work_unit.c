@@ -8,8 +8,13 @@
  *  - the writes of a result are made by central/lifecycle.c inside one
  *    transaction holding the job row, then the unit row;
  *  - an assignment carries a lease; stale reservations (a dispatcher died
- *    mid-pass) are released. */
+ *    mid-pass) are released;
+ *  - the reserving UPDATE gives each unit a fresh assignment token, read
+ *    back with the units and sent in the payload: only its holder can
+ *    report (lifecycle.c checks it); a recorded attempt moves it to
+ *    last_token, so the same report coming again is recognised. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +47,9 @@ static const struct cc_dbcol UNIT_COLS[] = {
 	CC_COL(struct cc_work_unit, action, CC_COL_STR),
 	CC_COL_STRLEN(struct cc_work_unit, input, input_len),
 	CC_COL(struct cc_work_unit, output, CC_COL_STR),
+	CC_COL_CHARBUF(struct cc_work_unit, token),
+	CC_COL_CHARBUF(struct cc_work_unit, last_token),
+	CC_COL(struct cc_work_unit, last_pid, CC_COL_I64),
 	CC_COL(struct cc_work_unit, options, CC_COL_STR),
 	CC_COL(struct cc_work_unit, host, CC_COL_STR),
 	CC_COL(struct cc_work_unit, running_for, CC_COL_DBL),
@@ -56,27 +64,32 @@ static const char SQL_UNIT_JOB[] =
 	"SELECT job_id FROM work_units WHERE id = ?";
 static const char SQL_UNIT_LOCK[] =
 	"SELECT id, job_id, status, attempts, worker_pid, node_record_id, position,"
-	" action FROM work_units WHERE id = ? FOR UPDATE";
+	" action, token, last_token, last_pid FROM work_units WHERE id = ? FOR UPDATE";
 /* The unit and its job's done counter in one statement (both rows are
- * locked already): one round trip fewer on every unit. */
+ * locked already): one round trip fewer on every unit. The reporter's
+ * token and pid come from the caller, never from another column of the
+ * row: a multiple-table UPDATE assigns in no set order. */
 static const char SQL_SUCCEED[] =
 	"UPDATE work_units w, jobs j SET w.status = " CC_SQL_SUCCEEDED ","
 	" w.output = ?, w.time = ?,"
 	" w.attempts = w.attempts + 1, w.node_record_id = NULL,"
 	" w.worker_pid = NULL, w.reservation = NULL, w.lease_until = NULL,"
+	" w.token = NULL, w.last_token = ?, w.last_pid = ?,"
 	" w.updated_at = NOW(6), j.units_done = j.units_done + 1"
 	" WHERE w.id = ? AND j.id = ?";
 static const char SQL_RETRY[] =
 	"UPDATE work_units SET attempts = ?, output = ?, time = ?,"
 	" last_node_id = node_record_id, node_record_id = NULL,"
 	" worker_pid = NULL, reservation = NULL, lease_until = NULL,"
+	" token = NULL, last_token = ?, last_pid = ?,"
 	" available_at = NOW(6) + INTERVAL ? SECOND, updated_at = NOW(6)"
 	" WHERE id = ?";
 static const char SQL_FAIL[] =
 	"UPDATE work_units w, jobs j SET w.status = " CC_SQL_FAILED ","
 	" w.output = ?, w.time = ?, w.attempts = ?,"
 	" w.node_record_id = NULL, w.worker_pid = NULL, w.reservation = NULL,"
-	" w.lease_until = NULL, w.updated_at = NOW(6),"
+	" w.lease_until = NULL, w.token = NULL, w.last_token = ?, w.last_pid = ?,"
+	" w.updated_at = NOW(6),"
 	" j.units_done = j.units_done + 1 WHERE w.id = ? AND j.id = ?";
 static const char SQL_DELETE_UNIT[] =
 	"DELETE FROM work_units WHERE id = ?";
@@ -92,10 +105,13 @@ static const char SQL_COMPLETE_OUTPUTS[] =
 static const char SQL_DELETE_COMPLETE[] =
 	"DELETE FROM work_units WHERE job_id = ? AND status IN " CC_SQL_COMPLETE;
 /* FORCE INDEX: left alone, MariaDB may intersect the reservation and node
- * indexes, which walks every finished unit of a big job on each pass. */
+ * indexes, which walks every finished unit of a big job on each pass.
+ * The token is derived from a secret of this reservation and the unit's
+ * id: a fresh unguessable token per unit at no extra statement. */
 static const char SQL_RESERVE[] =
 	"UPDATE work_units FORCE INDEX (index_work_units_available)"
-	" SET reservation = ?, updated_at = NOW(6)"
+	" SET reservation = ?, token = LEFT(SHA2(CONCAT(?, ':', id), 256), 32),"
+	" updated_at = NOW(6)"
 	" WHERE status IN " CC_SQL_INCOMPLETE " AND reservation IS NULL"
 	" AND node_record_id IS NULL"
 	" AND (available_at IS NULL OR available_at <= NOW(6))"
@@ -104,7 +120,7 @@ static const char SQL_RESERVE[] =
 	" LIMIT ?";
 static const char SQL_RESERVED[] =
 	"SELECT w.id, w.job_id, w.input, w.attempts, w.action, w.status,"
-	" j.options, w.input_is_json, w.last_node_id"
+	" j.options, w.input_is_json, w.last_node_id, w.token"
 	" FROM work_units w JOIN jobs j ON j.id = w.job_id"
 	" WHERE w.reservation = ? ORDER BY w.id";
 static const char SQL_ASSIGN[] =
@@ -119,7 +135,8 @@ static const char SQL_RELEASE_NODE[] =
 	" lease_until = NULL, updated_at = NOW(6)"
 	" WHERE node_record_id = ? AND status IN " CC_SQL_INCOMPLETE;
 static const char SQL_EXPIRED[] =
-	"SELECT w.id, w.worker_pid, COALESCE(n.host, '?') AS host, " RUNNING_FOR
+	"SELECT w.id, w.worker_pid, w.token, COALESCE(n.host, '?') AS host, "
+	RUNNING_FOR
 	" FROM work_units w LEFT JOIN node_records n ON n.id = w.node_record_id"
 	" WHERE w.lease_until < NOW(6) AND w.status IN " CC_SQL_INCOMPLETE
 	" LIMIT 100";
@@ -232,32 +249,47 @@ int cc_work_unit_lock(struct cc_db *db, long long id, struct cc_work_unit *u,
 	return cc_db_select_one(db, SQL_UNIT_LOCK, p, 1, &cc_work_unit_row, u, err);
 }
 
-int cc_work_unit_succeed(struct cc_db *db, const struct cc_work_unit *u,
-			 const char *output, double time, struct cc_err *err)
+/* The last_token and last_pid values of a recorded attempt. */
+static struct cc_dbv by_token(const struct cc_attempt_by *by)
 {
-	struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(u->id),
-			      CC_DBI(u->job_id) };
+	return by && by->token && *by->token ? CC_DBS(by->token) : CC_DBNULL;
+}
 
-	return cc_db_exec(db, SQL_SUCCEED, p, 4, NULL, NULL, err);
+static struct cc_dbv by_pid(const struct cc_attempt_by *by)
+{
+	return by && by->pid > 0 ? CC_DBI(by->pid) : CC_DBNULL;
+}
+
+int cc_work_unit_succeed(struct cc_db *db, const struct cc_work_unit *u,
+			 const char *output, double time,
+			 const struct cc_attempt_by *by, struct cc_err *err)
+{
+	struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), by_token(by),
+			      by_pid(by), CC_DBI(u->id), CC_DBI(u->job_id) };
+
+	return cc_db_exec(db, SQL_SUCCEED, p, 6, NULL, NULL, err);
 }
 
 int cc_work_unit_retry(struct cc_db *db, const struct cc_work_unit *u, int tries,
 		       const char *output, double time, long long backoff_s,
-		       struct cc_err *err)
+		       const struct cc_attempt_by *by, struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(tries), CC_DBS(output), CC_DBD(time),
-			      CC_DBI(backoff_s), CC_DBI(u->id) };
+			      by_token(by), by_pid(by), CC_DBI(backoff_s),
+			      CC_DBI(u->id) };
 
-	return cc_db_exec(db, SQL_RETRY, p, 5, NULL, NULL, err);
+	return cc_db_exec(db, SQL_RETRY, p, 7, NULL, NULL, err);
 }
 
 int cc_work_unit_fail(struct cc_db *db, const struct cc_work_unit *u, int tries,
-		      const char *output, double time, struct cc_err *err)
+		      const char *output, double time,
+		      const struct cc_attempt_by *by, struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(tries),
-			      CC_DBI(u->id), CC_DBI(u->job_id) };
+			      by_token(by), by_pid(by), CC_DBI(u->id),
+			      CC_DBI(u->job_id) };
 
-	return cc_db_exec(db, SQL_FAIL, p, 5, NULL, NULL, err);
+	return cc_db_exec(db, SQL_FAIL, p, 7, NULL, NULL, err);
 }
 
 int cc_work_unit_replace(struct cc_db *db, const struct cc_work_unit *u,
@@ -330,8 +362,8 @@ int cc_work_unit_delete_complete(struct cc_db *db, long long job_id,
 }
 
 /* The unit JSON sent to a node: keys in the original's order;
- * input_is_json is our addition, ignored by Ruby nodes. New string or
- * NULL on out of memory. */
+ * input_is_json and token are our additions, ignored by Ruby nodes. New
+ * string or NULL on out of memory. */
 static json_t *options_json(const char *text)
 {
 	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
@@ -353,7 +385,9 @@ static char *unit_payload(const struct cc_work_unit *w)
 	    !json_object_set_new(o, "options", options_json(w->options)) &&
 	    !json_object_set_new(o, "status", json_integer(w->status)) &&
 	    (!w->input_is_json ||
-	     !json_object_set_new(o, "input_is_json", json_true())))
+	     !json_object_set_new(o, "input_is_json", json_true())) &&
+	    (!w->token[0] ||
+	     !json_object_set_new(o, "token", json_string(w->token))))
 		text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return text;
@@ -365,19 +399,27 @@ int cc_work_unit_reserve(struct cc_db *db, const char *actions, int limit,
 {
 	struct cc_work_unit *rows = NULL;
 	unsigned long long affected = 0;
-	unsigned int rnd = 0;
+	uint8_t rnd[20];                 /* 16 bytes of secret, 4 of number */
+	char secret[2 * 16 + 1];
+	uint32_t num;
 	struct cc_reserved_unit *u;
 	size_t nrows = 0;
 	int n;
 
 	*units = NULL;
-	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-		rnd = (unsigned)rand();
-	*reservation = (int)(rnd % 2147483646u) + 1;
+	*reservation = 0;
+	/* The tokens' secret must be unguessable: no fallback to rand(). */
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return cc_err_set(err, CC_ERR_INTERNAL, "getrandom: cannot draw a "
+				  "secret for the assignment tokens");
+	for (size_t i = 0; i < 16; i++)
+		snprintf(secret + 2 * i, 3, "%02x", rnd[i]);
+	memcpy(&num, rnd + 16, sizeof(num));
+	*reservation = (int)(num % 2147483646u) + 1;
 	{
-		struct cc_dbv p[] = { CC_DBI(*reservation), CC_DBS(actions),
-				      CC_DBI(limit) };
-		if (cc_db_exec(db, SQL_RESERVE, p, 3, &affected, NULL, err) < 0)
+		struct cc_dbv p[] = { CC_DBI(*reservation), CC_DBSN(secret, 32),
+				      CC_DBS(actions), CC_DBI(limit) };
+		if (cc_db_exec(db, SQL_RESERVE, p, 4, &affected, NULL, err) < 0)
 			return -1;
 	}
 	if (!affected)

@@ -15,6 +15,12 @@
 
 #define CC_RESERVATION_LIMIT 25
 
+/* An assignment token: 32 lowercase hex digits (128 bits). The reserving
+ * UPDATE sets it to LEFT(SHA2(CONCAT(secret, ':', id), 256), 32) with a
+ * secret drawn from getrandom for each reservation, so it is unguessable,
+ * and one unit's token tells nothing about another's. */
+#define CC_TOKEN_LEN 32
+
 /* A work_units row as read, declared once (cc_work_unit_row): every SELECT
  * binds into it by column name, and reads only what it needs. NULL numbers
  * read as 0 (worker_pid, node_record_id, last_node_id). */
@@ -32,6 +38,12 @@ struct cc_work_unit {
 	char *input;
 	size_t input_len;
 	char *output;             /* JSON text {"output": ...} */
+	/* who may report: the current assignment's token ("" none), and the
+	 * token and pid of the last attempt whose own report was recorded
+	 * ("" / 0 none), to recognise that report when it comes again */
+	char token[CC_TOKEN_LEN + 1];
+	char last_token[CC_TOKEN_LEN + 1];
+	long long last_pid;
 	/* from joins */
 	char *options;            /* the job's options (JSON object text) */
 	char *host;               /* the node's HOST:PORT */
@@ -68,26 +80,36 @@ int cc_work_unit_job_of(struct cc_db *db, long long id, long long *job_id,
 /* cc_work_unit_lock - SELECT ... FOR UPDATE of the unit (inside a
  * transaction that already holds its job's row: lock order is job, then
  * unit) into *u (status, attempts, worker_pid, node_record_id, position,
- * action; cleanup with cc_db_row_cleanup(&cc_work_unit_row, u)).
- * 1 found, 0 not, -1 error. */
+ * action, token, last_token, last_pid; cleanup with
+ * cc_db_row_cleanup(&cc_work_unit_row, u)). 1 found, 0 not, -1 error. */
 int cc_work_unit_lock(struct cc_db *db, long long id, struct cc_work_unit *u,
 		      struct cc_err *err);
+
+/* Who reported a recorded attempt, kept in last_token / last_pid (see
+ * struct cc_work_unit): token NULL or "" and pid <= 0 store NULL. Every
+ * recorded attempt clears the unit's token: that assignment is over. */
+struct cc_attempt_by {
+	const char *token;
+	long long pid;
+};
 
 /* cc_work_unit_succeed - u succeeded with output: it is complete, and its
  * job's units_done counts it (one statement: both rows are locked). */
 int cc_work_unit_succeed(struct cc_db *db, const struct cc_work_unit *u,
-			 const char *output, double time, struct cc_err *err);
+			 const char *output, double time,
+			 const struct cc_attempt_by *by, struct cc_err *err);
 
 /* cc_work_unit_retry - attempt number `tries` failed: the unit is free to
  * run again after backoff_s seconds, preferably not on the same node. */
 int cc_work_unit_retry(struct cc_db *db, const struct cc_work_unit *u, int tries,
 		       const char *output, double time, long long backoff_s,
-		       struct cc_err *err);
+		       const struct cc_attempt_by *by, struct cc_err *err);
 
 /* cc_work_unit_fail - the unit failed for good after `tries` attempts; its
  * job's units_done counts it. */
 int cc_work_unit_fail(struct cc_db *db, const struct cc_work_unit *u, int tries,
-		      const char *output, double time, struct cc_err *err);
+		      const char *output, double time,
+		      const struct cc_attempt_by *by, struct cc_err *err);
 
 /* cc_work_unit_replace - a split unit is replaced by the n processing units
  * in (already placed after it in input order): the units are created, the
@@ -124,8 +146,10 @@ struct cc_reserved_unit {
 /* cc_work_unit_reserve - reserve up to limit available units (not assigned,
  * not reserved, due, action in the comma-separated `actions`, not
  * blacklisted) with reservation number *reservation (chosen here), in one
- * UPDATE; then load them. *units is an array (free with
- * cc_work_unit_reserved_free). Returns the count, or -1. */
+ * UPDATE that also gives each its assignment token (CC_TOKEN_LEN); then
+ * load them. Each payload carries its unit's token. *units is an array
+ * (free with cc_work_unit_reserved_free). Returns the count, or -1 (also
+ * when no random secret can be drawn). */
 int cc_work_unit_reserve(struct cc_db *db, const char *actions, int limit,
 			 int *reservation, struct cc_reserved_unit **units,
 			 struct cc_err *err);
@@ -150,12 +174,14 @@ int cc_work_unit_cancel_reservations(struct cc_db *db, int reservation,
 int cc_work_unit_release_stale_reservations(struct cc_db *db, struct cc_err *err);
 
 /* cc_work_unit_release_node - units assigned to a node become available
- * again (node and pid cleared); attempts unchanged. */
+ * again (node and pid cleared); attempts unchanged. Their tokens hold until
+ * they are reserved again: a result the node's worker still sends with its
+ * token is heard until then. */
 int cc_work_unit_release_node(struct cc_db *db, long long node_id,
 			      unsigned long long *released, struct cc_err *err);
 
 /* cc_work_unit_list_expired - up to 100 incomplete units whose lease has
- * passed, into *units (id, worker_pid, host, running_for; free with
+ * passed, into *units (id, worker_pid, token, host, running_for; free with
  * cc_db_rows_free(&cc_work_unit_row, *units, *n)). */
 int cc_work_unit_list_expired(struct cc_db *db, struct cc_work_unit **units,
 			      size_t *n, struct cc_err *err);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/form.h"
+#include "core/jsontext.h"
 #include "proc/worker.h"
 #include "model/status.h"
 
@@ -45,6 +46,9 @@ int cc_worker_unit_parse(struct cc_worker_unit *u, const char *text,
 
 	memset(u, 0, sizeof(*u));
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root && cc_jsontext_load_failed_for_memory(text, len, 0, &jerr))
+		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory reading the "
+				  "work_unit JSON");
 	if (!root)
 		return cc_err_set(err, CC_ERR_BAD_REQUEST, "work_unit is not valid JSON: %s "
 				  "(line %d, column %d)", jerr.text, jerr.line,
@@ -88,6 +92,18 @@ int cc_worker_unit_parse(struct cc_worker_unit *u, const char *text,
 		goto out;
 	}
 	u->input_is_json = v ? json_is_true(v) : -1;
+	v = json_object_get(root, "token");
+	if (v && (!json_is_string(v) || json_string_length(v) < 1 ||
+		  json_string_length(v) > CC_WORKER_TOKEN_MAX ||
+		  strspn(json_string_value(v), "abcdefghijklmnopqrstuvwxyz"
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		  json_string_length(v))) {
+		cc_err_set(err, CC_ERR_BAD_REQUEST, "work_unit: token must be a string "
+			   "of 1 to %d letters, digits, '_' or '-'", CC_WORKER_TOKEN_MAX);
+		goto out;
+	}
+	if (v)
+		memcpy(u->token, json_string_value(v), json_string_length(v) + 1);
 	v = json_object_get(root, "options");
 	if (v && !json_is_object(v)) {
 		cc_err_set(err, CC_ERR_BAD_REQUEST, "work_unit: options must be an object");
@@ -189,9 +205,15 @@ void cc_worker_input_filename(const char *url, char *out, size_t len)
 
 char *cc_worker_input_json(const char *input, int input_is_json)
 {
-	json_t *v = input_is_json ? json_loads(input, JSON_DECODE_ANY, NULL) : NULL;
+	json_error_t jerr;
+	json_t *v = NULL;
 	char *s;
 
+	if (input_is_json) {
+		v = json_loads(input, JSON_DECODE_ANY, &jerr);
+		if (!v && cc_jsontext_load_failed_for_memory(input, strlen(input), 1, &jerr))
+			return NULL;
+	}
 	if (!v)
 		v = json_string(input);
 	if (!v)      /* not UTF-8: jansson refuses; cannot happen via the unit */
@@ -273,6 +295,7 @@ char *cc_worker_clean_text(const char *p, size_t n)
 json_t *cc_worker_output_value(const char *out, size_t len)
 {
 	char *text = cc_worker_clean_text(out, len);
+	json_error_t jerr;
 	json_t *v;
 
 	if (!text)
@@ -281,8 +304,8 @@ json_t *cc_worker_output_value(const char *out, size_t len)
 		free(text);
 		return json_null();
 	}
-	v = json_loads(text, JSON_DECODE_ANY, NULL);
-	if (!v)
+	v = json_loads(text, JSON_DECODE_ANY, &jerr);
+	if (!v && !cc_jsontext_load_failed_for_memory(text, strlen(text), 1, &jerr))
 		v = json_string(text);
 	free(text);
 	return v;
@@ -382,6 +405,12 @@ int cc_worker_result(const struct cc_proc_result *r, enum cc_stage stage,
 char *cc_worker_report_form(long long pid, long long id, double seconds,
 			    int succeeded, json_t *value)
 {
+	return cc_worker_report_form_token(pid, id, seconds, succeeded, value, NULL);
+}
+
+char *cc_worker_report_form_token(long long pid, long long id, double seconds,
+				  int succeeded, json_t *value, const char *token)
+{
 	struct cc_strbuf b = { 0 };
 	json_t *o = json_object();
 	char num[64], *out = NULL;
@@ -399,6 +428,8 @@ char *cc_worker_report_form(long long pid, long long id, double seconds,
 	cc_form_add(&b, "time", num);
 	cc_form_add(&b, "status", succeeded ? "succeeded" : "failed");
 	cc_form_add(&b, "output", out);
+	if (token && *token)
+		cc_form_add(&b, "token", token);
 	free(out);
 	json_decref(o);
 	if (b.oom) {

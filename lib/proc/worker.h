@@ -13,6 +13,8 @@
 #include "core/err.h"
 #include "proc/proc.h"
 
+#define CC_WORKER_TOKEN_MAX 64
+
 /* A work unit as POST /work delivers it. */
 struct cc_worker_unit {
 	long long id;                        /* > 0 */
@@ -23,6 +25,9 @@ struct cc_worker_unit {
 	char *input;                         /* owned; the input string */
 	int input_is_json;                   /* 1 JSON text, 0 plain, -1 unsaid */
 	json_t *options;                     /* owned reference; an object */
+	char token[CC_WORKER_TOKEN_MAX + 1]; /* the assignment token, returned
+					      * with the result; "" none (a
+					      * Ruby central) */
 	char *json;                          /* owned; the unit JSON as sent */
 	size_t json_len;
 };
@@ -30,11 +35,13 @@ struct cc_worker_unit {
 /* cc_worker_unit_parse - read and check the unit JSON text (len bytes):
  * id and job_id positive integers, action a valid name, input a string,
  * status 1, 4 or 5, attempts (default 0) a non-negative integer, options
- * (default {}) an object, input_is_json (our central's addition: whether
- * input is the JSON text of a non-string input; Ruby centrals leave it
- * out) a boolean. Returns 0 with u filled (free with
- * cc_worker_unit_cleanup), or -1 with err->code 400 and a message naming
- * the field, u holding nothing. */
+ * (default {}) an object; our central's additions, which Ruby centrals
+ * leave out: input_is_json (whether input is the JSON text of a
+ * non-string input) a boolean, token (the assignment token) a string of
+ * 1 to CC_WORKER_TOKEN_MAX letters, digits, '_' or '-'. Returns 0 with u
+ * filled (free with cc_worker_unit_cleanup), or -1 with u holding nothing
+ * and err's kind bad request with a message naming the field, or
+ * internal when memory ran out. */
 int cc_worker_unit_parse(struct cc_worker_unit *u, const char *text,
 			 size_t len, struct cc_err *err);
 void cc_worker_unit_cleanup(struct cc_worker_unit *u);
@@ -56,7 +63,8 @@ void cc_worker_input_filename(const char *url, char *out, size_t len);
  * JSON string of it; with 1, or -1 (not said, a Ruby central) when it is
  * valid JSON text (array, object, number, true, false, null, string), that
  * text, compacted; else the JSON string of it. New string, caller frees;
- * NULL on out of memory. */
+ * NULL on out of memory (never the JSON string of JSON text that could not
+ * be parsed for lack of memory). */
 char *cc_worker_input_json(const char *input, int input_is_json);
 
 /* cc_worker_options_json - CROWD_OPTIONS: the unit's options with job_id,
@@ -71,7 +79,8 @@ char *cc_worker_clean_text(const char *p, size_t n);
 
 /* cc_worker_output_value - what a successful action printed, as the
  * result: empty -> null; JSON text -> that value; anything else -> its
- * trimmed text as a JSON string. New reference; NULL on out of memory. */
+ * trimmed text as a JSON string. New reference; NULL on out of memory
+ * (also when JSON text could not be parsed for lack of memory). */
 json_t *cc_worker_output_value(const char *out, size_t len);
 
 /* cc_worker_tail_text - the stderr tail as clean text; when earlier bytes
@@ -88,10 +97,17 @@ char *cc_worker_tail_text(const struct cc_tail *t);
 int cc_worker_result(const struct cc_proc_result *r, enum cc_stage stage,
 		     int timeout_s, size_t max_out, json_t **value);
 
-/* cc_worker_report_form - the PUT /work/ID body, fields in the original's
- * order: pid, id, time (seconds, 6 decimals), status (succeeded|failed),
- * output = {"output": value} as compact JSON. New string, caller frees;
- * NULL on out of memory. */
+/* cc_worker_report_form_token - the PUT /work/ID body, fields in the
+ * original's order: pid, id, time (seconds, 6 decimals), status
+ * (succeeded|failed), output = {"output": value} as compact JSON; then,
+ * when token is neither NULL nor "", token (the unit's assignment token:
+ * central accepts the result only with it, or from the pid it recorded).
+ * New string, caller frees; NULL on out of memory. */
+char *cc_worker_report_form_token(long long pid, long long id, double seconds,
+				  int succeeded, json_t *value, const char *token);
+
+/* cc_worker_report_form - the same without a token, as the original's
+ * worker sends it. */
 char *cc_worker_report_form(long long pid, long long id, double seconds,
 			    int succeeded, json_t *value);
 

@@ -78,7 +78,11 @@ like "$(sql "SELECT DATE_FORMAT(created_at,'%f') FROM jobs WHERE id=$id4")" '^[0
 	"timestamps carry microseconds"
 
 # ---- work results ------------------------------------------------------------
+# There is no node here: the test plays the worker that holds each unit,
+# recording its pid as a dispatcher would (only the holder is heard).
+hold() { sql "UPDATE work_units SET worker_pid = $2 WHERE id = $1"; }
 unit=$(sql "SELECT id FROM work_units WHERE job_id=$id2")
+hold "$unit" 2375
 http PUT "/work/$unit" -H 'Content-Type: application/x-www-form-urlencoded' \
 	--data-binary "pid=2375&id=$unit&time=0.068592939&status=succeeded&output=%7B%22output%22%3A%22ONE%22%7D"
 is "$STATUS" 204 "PUT /work/:id (the captured worker report) answers 204"
@@ -93,8 +97,10 @@ is "$STATUS" 404 "a report for a removed unit is 404"
 form_post /jobs 'job={"action":"noop","inputs":["x"]}'
 id5=$(jq -r .id <<<"$BODY")
 u5=$(sql "SELECT id FROM work_units WHERE job_id=$id5")
-for _ in 1 2 3; do
-	http PUT "/work/$u5" --data-urlencode status=failed --data-urlencode 'output={"output":"deliberate failure"}'
+for p in 101 102 103; do
+	hold "$u5" "$p"
+	http PUT "/work/$u5" --data-urlencode status=failed --data-urlencode 'output={"output":"deliberate failure"}' \
+		--data-urlencode "pid=$p"
 done
 is "$(sql "SELECT COUNT(*) FROM work_units WHERE id=$u5")" 0 "after 3 failed attempts the unit is finished"
 http GET "/jobs/$id5"
@@ -106,7 +112,9 @@ form_post /jobs 'job={"action":"noop","inputs":["a","b","c","d"]}'
 id6=$(jq -r .id <<<"$BODY")
 for u in $(sql "SELECT id FROM work_units WHERE job_id=$id6 ORDER BY id DESC"); do
 	in=$(sql "SELECT input FROM work_units WHERE id=$u")
-	http PUT "/work/$u" --data-urlencode status=succeeded --data-urlencode "output={\"output\":\"$in!\"}"
+	hold "$u" 7
+	http PUT "/work/$u" --data-urlencode status=succeeded --data-urlencode "output={\"output\":\"$in!\"}" \
+		--data-urlencode pid=7
 done
 http GET "/jobs/$id6"
 is "$(jq -c .outputs <<<"$BODY")" '["a!","b!","c!","d!"]' "outputs are in input order"

@@ -14,6 +14,7 @@ CAP=$REPO/tests/fixtures/protocol
 
 # file prefix -> our status, and why
 declare -A differ=(
+	[09]="409 unit 1 was never assigned here (no node, no dispatcher): a result is accepted only from the worker that holds the unit"
 	[11]="404 job 2 does not exist here (the capture's job 2 came from another client)"
 	[14]="404 unit 4 does not exist here"
 	[16]="404 unit 4 does not exist here"
@@ -26,7 +27,7 @@ declare -A differ=(
 	[28]="409 a duplicate blacklist entry is a 409 error, not 200 with an errors hash"
 	[30]="404 job 5 does not exist here (the replayed POSTs created jobs 1 and 2 so far)"
 	[35]="404 as captured, but the job never existed here"
-	[36]="204 unit 1 exists here (its job still waits for unit 2, which no node ran); a report for a finished unit is ignored"
+	[36]="409 unit 1 exists here but was never assigned (its report in 09 was refused the same way)"
 	[38]="400 an unknown action is a 400 error, not 500"
 	[39]="400 inputs: [] is refused instead of creating a job stuck at 100 %"
 	[42]="404 as captured"

@@ -60,13 +60,18 @@ status_node() {
 node_listed() { [[ -n $(status_node "$1") ]]; }
 node_unlisted() { [[ -z $(status_node "$1") ]]; }
 
-# unit_json ID: the unit as central sends it in POST /work.
+# unit_json ID: the unit as central sends it in POST /work, with a new
+# assignment token as a dispatch pass gives it (central hears a result
+# only with the token of the unit's current assignment).
 unit_json() {
 	mariadb --no-defaults --socket="$MYSQL_SOCKET" --user=root -N -B -r cloud_crowd -e "
+	UPDATE work_units SET token = LEFT(SHA2(CONCAT(RAND(), ':', id), 256), 32)
+	WHERE id = $1;
 	SELECT JSON_OBJECT('id', w.id, 'job_id', w.job_id, 'input', w.input,
 	  'attempts', w.attempts, 'action', w.action,
 	  'options', JSON_EXTRACT(j.options, '\$'), 'status', w.status,
-	  'input_is_json', JSON_EXTRACT(IF(w.input_is_json, 'true', 'false'), '\$'))
+	  'input_is_json', JSON_EXTRACT(IF(w.input_is_json, 'true', 'false'), '\$'),
+	  'token', w.token)
 	FROM work_units w JOIN jobs j ON j.id = w.job_id WHERE w.id = $1"
 }
 unit_field() { sql "SELECT $2 FROM work_units WHERE id = $1"; }

@@ -22,11 +22,13 @@
 #include <unistd.h>
 
 #include "central/dispatch.h"
+#include "central/lifecycle.h"
 #include "core/form.h"
 #include "core/http.h"
 #include "dbfixture.h"
 #include "model/node_record.h"
 #include "model/status.h"
+#include "model/work_unit.h"
 
 #define MAX_POSTS 64
 
@@ -310,6 +312,69 @@ static void test_dispatch_records_node_and_pid_of_each_unit(void **state)
 	node_stop(n);
 }
 
+/* the token in a POST /work body (NULL when there is none) */
+static char *payload_token(const char *unit)
+{
+	json_t *u = json_loads(unit, 0, NULL);
+	const char *t = json_string_value(json_object_get(u, "token"));
+	char *copy = t ? strdup(t) : NULL;
+
+	json_decref(u);
+	return copy;
+}
+
+static void test_dispatch_sends_each_unit_its_assignment_token(void **state)
+{
+	struct fake_node *n = node_start(200, NULL);
+	long long ids[3];
+	struct cc_dispatch_stats st;
+	struct cc_unit_report rep = { .succeeded = 0, .pid = 0,
+				      .output = "{\"output\":\"boom\"}" };
+	struct cc_finish f;
+	struct cc_err err = { 0 };
+	char *tok[3], *again;
+
+	(void)state;
+	check_in(n->host, -1, "plain");
+	job_with_units("plain", 3, ids);
+	dbfx()->cfg.work_unit_retries = 3;
+	dbfx()->cfg.retry_backoff = 0;
+	pass(&st);
+	assert_int_equal(n->nposts, 3);
+	for (int i = 0; i < 3; i++) {
+		char *db = dbfx_str("SELECT token FROM work_units WHERE id = ?",
+				    n->unit_ids[i]);
+
+		tok[i] = payload_token(n->units[i]);
+		assert_non_null(tok[i]);
+		assert_int_equal(strlen(tok[i]), CC_TOKEN_LEN);
+		assert_int_equal(strspn(tok[i], "0123456789abcdef"), CC_TOKEN_LEN);
+		/* what central will check is what the node was sent */
+		assert_non_null(db);
+		assert_string_equal(tok[i], db);
+		free(db);
+	}
+	/* one token per unit */
+	assert_true(strcmp(tok[0], tok[1]) && strcmp(tok[1], tok[2]) &&
+		    strcmp(tok[0], tok[2]));
+	/* the worker returns it with its result; the retry gets a new one */
+	rep.unit_id = n->unit_ids[0];
+	rep.token = tok[0];
+	if (cc_lifecycle_finish(dbfx()->db, &dbfx()->cfg, &rep, &f, &err) < 0)
+		fail_msg("finish: %s", err.msg);
+	assert_int_equal(f.outcome, CC_FINISH_DONE);
+	pass(&st);
+	assert_int_equal(n->nposts, 4);
+	assert_true(n->unit_ids[3] == n->unit_ids[0]);
+	again = payload_token(n->units[3]);
+	assert_non_null(again);
+	assert_true(strcmp(again, tok[0]) != 0);
+	free(again);
+	for (int i = 0; i < 3; i++)
+		free(tok[i]);
+	node_stop(n);
+}
+
 static void test_dispatch_spreads_units_over_nodes(void **state)
 {
 	struct fake_node *a = node_start(200, NULL), *b = node_start(200, NULL);
@@ -432,6 +497,7 @@ int main(void)
 	static const struct CMUnitTest tests[] = {
 		DBFX_TEST(test_dispatch_gives_node_at_most_max_workers_units),
 		DBFX_TEST(test_dispatch_records_node_and_pid_of_each_unit),
+		DBFX_TEST(test_dispatch_sends_each_unit_its_assignment_token),
 		DBFX_TEST(test_dispatch_spreads_units_over_nodes),
 		DBFX_TEST(test_dispatch_sends_only_actions_the_node_offers),
 		DBFX_TEST(test_dispatch_overloaded_node_leaves_units_available),

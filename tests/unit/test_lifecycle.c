@@ -1,9 +1,11 @@
 /* test_lifecycle.c - the unit and job state machine against a real MariaDB
  * (support/dbfixture.h): finishing a unit (success, retry with backoff,
- * failure after work_unit_retries, late and duplicate reports, unknown
- * units, bad output) and completing a job (outputs in input order, merge,
- * split, the callback claim). Each test makes its own rows; the database
- * is checked with plain SQL through the fixture's own connection. */
+ * failure after work_unit_retries, unknown units, bad output), who may
+ * report (the assignment token, the recorded pid of the original's node,
+ * stale, forged, duplicate and expired-lease reports) and completing a
+ * job (outputs in input order, merge, split, the callback claim). Each
+ * test makes its own rows; the database is checked with plain SQL through
+ * the fixture's own connection. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,14 +21,15 @@
 #include "model/status.h"
 #include "model/work_unit.h"
 
-/* finish - report one attempt through the API under test: the one place
- * to adapt when its signature changes. Returns its return value. */
-static int finish(long long id, long long pid, int succeeded,
+/* report - one report through the API under test: the one place to adapt
+ * when its signature changes. token NULL: none (the original's node).
+ * Returns its return value. */
+static int report(long long id, const char *token, long long pid, int succeeded,
 		  const char *output, struct cc_finish *f, struct cc_err *err)
 {
 	struct dbfx *x = dbfx();
 	struct cc_unit_report rep = {
-		.unit_id = id, .pid = pid, .succeeded = succeeded,
+		.unit_id = id, .pid = pid, .token = token, .succeeded = succeeded,
 		.output = output, .time = 1.5,
 	};
 
@@ -34,16 +37,50 @@ static int finish(long long id, long long pid, int succeeded,
 	return cc_lifecycle_finish(x->db, &x->cfg, &rep, f, err);
 }
 
-/* finish_ok - a report that must be recorded. */
+/* outcome - the outcome of a report that must not fail. */
+static enum cc_finish_outcome outcome(long long id, const char *token,
+				      long long pid, int succeeded,
+				      const char *output, struct cc_finish *f)
+{
+	struct cc_err err;
+
+	if (report(id, token, pid, succeeded, output, f, &err) != 0)
+		fail_msg("reporting unit %lld: %s", id, err.msg);
+	return f->outcome;
+}
+
+/* hold - give the unit a new assignment token, as a dispatch pass does
+ * (a different one on each call); tok receives it. */
+static void hold(long long id, char tok[CC_TOKEN_LEN + 1])
+{
+	static long long n;
+	char *t;
+
+	dbfx_exec("UPDATE work_units SET token = LEFT(SHA2(CONCAT('test', ?, ':', ?),"
+		  " 256), 32) WHERE id = ?", ++n, id, id);
+	t = dbfx_str("SELECT token FROM work_units WHERE id = ?", id);
+	assert_non_null(t);
+	assert_int_equal(strlen(t), CC_TOKEN_LEN);
+	memcpy(tok, t, CC_TOKEN_LEN + 1);
+	free(t);
+}
+
+/* finish_ok - the worker that holds the unit reports (with the unit's
+ * token; the unit is given one first when it has none), and it must be
+ * recorded. */
 static void finish_ok(long long id, long long pid, int succeeded,
 		      const char *output, struct cc_finish *f)
 {
-	struct cc_err err;
-	int rc = finish(id, pid, succeeded, output, f, &err);
+	char tok[CC_TOKEN_LEN + 1];
+	char *t = dbfx_str("SELECT token FROM work_units WHERE id = ?", id);
 
-	if (rc != 0)
-		fail_msg("finishing unit %lld: %s", id, err.msg);
-	assert_int_equal(f->outcome, CC_FINISH_DONE);
+	if (t) {
+		snprintf(tok, sizeof(tok), "%s", t);
+		free(t);
+	} else {
+		hold(id, tok);
+	}
+	assert_int_equal(outcome(id, tok, pid, succeeded, output, f), CC_FINISH_DONE);
 }
 
 static long long unit_int(const char *column_sql, long long id)
@@ -222,57 +259,364 @@ static void test_lifecycle_failed_unit_waits_for_the_others(void **state)
 	assert_job_outputs(job, "[\"bad\",\"fine\"]");
 }
 
-static void test_lifecycle_ignores_late_report_from_stale_pid(void **state)
-{
-	long long job = dbfx_job_new(CC_STATUS_PROCESSING, "plain", NULL);
-	long long a = dbfx_unit_new(job, CC_STATUS_PROCESSING, 0, "a");
-	struct cc_finish f;
-	struct cc_err err;
+/* ---- who may report ------------------------------------------------------- */
 
-	(void)state;
-	dbfx_exec("UPDATE work_units SET worker_pid = 111, node_record_id = 1 WHERE id = ?", a);
-	assert_int_equal(finish(a, 222, 1, "{\"output\":\"late\"}", &f, &err), 0);
-	assert_int_equal(f.outcome, CC_FINISH_IGNORED);
-	assert_int_equal(f.callback_due, 0);
+#define UNIT_TOKEN_NULL(id) \
+	(dbfx_int("SELECT token IS NULL FROM work_units WHERE id = ?", id) == 1)
+
+/* Nothing was recorded on a: still processing, no attempt, no output, and
+ * its job counts nothing done. */
+static void assert_untouched(long long job, long long a)
+{
 	assert_int_equal(UNIT_STATUS(a), CC_STATUS_PROCESSING);
 	assert_int_equal(UNIT_ATTEMPTS(a), 0);
-	assert_int_equal(dbfx_int("SELECT worker_pid FROM work_units WHERE id = ?", a), 111);
 	assert_true(dbfx_int("SELECT output FROM work_units WHERE id = ?", a) == DBFX_NULL);
+	assert_true(dbfx_int("SELECT available_at FROM work_units WHERE id = ?", a) == DBFX_NULL);
+	assert_int_equal(dbfx_int("SELECT units_done FROM jobs WHERE id = ?", job), 0);
 	assert_int_equal(JOB_STATUS(job), CC_STATUS_PROCESSING);
-	/* a stale failure report is ignored too: no attempt counted */
-	assert_int_equal(finish(a, 222, 0, "{\"output\":\"late\"}", &f, &err), 0);
-	assert_int_equal(f.outcome, CC_FINISH_IGNORED);
-	assert_int_equal(UNIT_ATTEMPTS(a), 0);
-	/* the worker that holds it is heard */
-	finish_ok(a, 111, 1, "{\"output\":\"mine\"}", &f);
-	assert_int_equal(JOB_STATUS(job), CC_STATUS_SUCCEEDED);
-	assert_job_outputs(job, "[\"mine\"]");
 }
 
-static void test_lifecycle_ignores_duplicate_report_of_complete_unit(void **state)
+static void assert_refused(const struct cc_finish *f, const char *why)
+{
+	assert_int_equal(f->outcome, CC_FINISH_REFUSED);
+	assert_int_equal(f->callback_due, 0);
+	if (!strstr(f->why, why))
+		fail_msg("refused because '%s', not '%s'", f->why, why);
+}
+
+static char *unit_output(long long id)
+{
+	return dbfx_str("SELECT output FROM work_units WHERE id = ?", id);
+}
+
+static void test_lifecycle_accepts_the_token_of_the_assignment(void **state)
 {
 	long long job = dbfx_job_new(CC_STATUS_PROCESSING, "plain", NULL);
 	long long a = dbfx_unit_new(job, CC_STATUS_PROCESSING, 0, "a");
 	long long b = dbfx_unit_new(job, CC_STATUS_PROCESSING, 1, "b");
+	char ta[CC_TOKEN_LEN + 1], tb[CC_TOKEN_LEN + 1];
 	struct cc_finish f;
-	struct cc_err err;
+	char *last;
+
+	(void)state;
+	/* a fast worker reports before the dispatcher recorded its pid: the
+	 * reservation gave the token already */
+	hold(a, ta);
+	dbfx_exec("UPDATE work_units SET reservation = 77 WHERE id = ?", a);
+	assert_int_equal(outcome(a, ta, 4321, 1, "{\"output\":\"A\"}", &f), CC_FINISH_DONE);
+	assert_int_equal(UNIT_STATUS(a), CC_STATUS_SUCCEEDED);
+	/* the assignment is over: its token moved to last_token */
+	assert_true(UNIT_TOKEN_NULL(a));
+	last = dbfx_str("SELECT last_token FROM work_units WHERE id = ?", a);
+	assert_non_null(last);
+	assert_string_equal(last, ta);
+	free(last);
+	/* the dispatcher's late assignment no longer applies (no ghost) */
+	assert_int_equal(dbfx_int("SELECT reservation IS NULL FROM work_units WHERE id = ?", a), 1);
+	/* with the pid recorded too, and a pid the node did not send */
+	hold(b, tb);
+	dbfx_exec("UPDATE work_units SET worker_pid = 55, node_record_id = 2 WHERE id = ?", b);
+	assert_int_equal(outcome(b, tb, 0, 1, "{\"output\":\"B\"}", &f), CC_FINISH_DONE);
+	assert_int_equal(JOB_STATUS(job), CC_STATUS_SUCCEEDED);
+	assert_job_outputs(job, "[\"A\",\"B\"]");
+}
+
+static void test_lifecycle_refuses_a_token_not_the_units(void **state)
+{
+	static const char forged[] = "00000000000000000000000000000000";
+	long long job = dbfx_job_new(CC_STATUS_PROCESSING, "plain", NULL);
+	long long a = dbfx_unit_new(job, CC_STATUS_PROCESSING, 0, "a");
+	long long b = dbfx_unit_new(job, CC_STATUS_PROCESSING, 1, "b");
+	char ta[CC_TOKEN_LEN + 1], tb[CC_TOKEN_LEN + 1];
+	struct cc_finish f;
+
+	(void)state;
+	hold(a, ta);
+	hold(b, tb);
+	dbfx_exec("UPDATE work_units SET worker_pid = 8, node_record_id = 1 WHERE id = ?", a);
+	/* a sibling's token, a made-up one, a success and a failure */
+	outcome(a, tb, 8, 1, "{\"output\":\"forged\"}", &f);
+	assert_refused(&f, "not that of its current assignment");
+	outcome(a, forged, 8, 0, "{\"output\":\"forged\"}", &f);
+	assert_refused(&f, "not that of its current assignment");
+	/* the right pid does not make up for a wrong token */
+	outcome(a, "x", 8, 1, "{\"output\":\"forged\"}", &f);
+	assert_refused(&f, "token");
+	assert_untouched(job, a);
+	/* the holder is still heard */
+	assert_int_equal(outcome(a, ta, 8, 1, "{\"output\":\"A\"}", &f), CC_FINISH_DONE);
+}
+
+static void test_lifecycle_refuses_tokenless_report_without_pid(void **state)
+{
+	long long job = dbfx_job_new(CC_STATUS_PROCESSING, "plain", NULL);
+	long long a = dbfx_unit_new(job, CC_STATUS_PROCESSING, 0, "a");
+	char ta[CC_TOKEN_LEN + 1];
+	struct cc_finish f;
+
+	(void)state;
+	hold(a, ta);
+	dbfx_exec("UPDATE work_units SET worker_pid = 5, node_record_id = 1 WHERE id = ?", a);
+	outcome(a, NULL, 0, 1, "{\"output\":\"who?\"}", &f);
+	assert_refused(&f, "must give the pid");
+	outcome(a, "", 0, 0, "{\"output\":\"who?\"}", &f);
+	assert_refused(&f, "must give the pid");
+	assert_untouched(job, a);
+	/* the original's node: its worker's pid, as recorded */
+	assert_int_equal(outcome(a, NULL, 5, 1, "{\"output\":\"A\"}", &f), CC_FINISH_DONE);
+	assert_int_equal(JOB_STATUS(job), CC_STATUS_SUCCEEDED);
+}
+
+static void test_lifecycle_refuses_stale_pid(void **state)
+{
+	long long job = dbfx_job_new(CC_STATUS_PROCESSING, "plain", NULL);
+	long long a = dbfx_unit_new(job, CC_STATUS_PROCESSING, 0, "a");
+	char ta[CC_TOKEN_LEN + 1];
+	struct cc_finish f;
+
+	(void)state;
+	hold(a, ta);
+	dbfx_exec("UPDATE work_units SET worker_pid = 111, node_record_id = 1 WHERE id = ?", a);
+	outcome(a, NULL, 222, 1, "{\"output\":\"late\"}", &f);
+	assert_refused(&f, "held by another worker");
+	/* a stale failure report neither: no attempt counted */
+	outcome(a, NULL, 222, 0, "{\"output\":\"late\"}", &f);
+	assert_refused(&f, "held by another worker");
+	assert_untouched(job, a);
+	assert_int_equal(dbfx_int("SELECT worker_pid FROM work_units WHERE id = ?", a), 111);
+	assert_int_equal(outcome(a, NULL, 111, 1, "{\"output\":\"mine\"}", &f), CC_FINISH_DONE);
+	assert_job_outputs(job, "[\"mine\"]");
+}
+
+static void test_lifecycle_refuses_pid_not_recorded_yet(void **state)
+{
+	long long job = dbfx_job_new(CC_STATUS_PROCESSING, "plain", NULL);
+	long long a = dbfx_unit_new(job, CC_STATUS_PROCESSING, 0, "a");
+	char ta[CC_TOKEN_LEN + 1];
+	struct cc_finish f;
+
+	(void)state;
+	/* reserved and sent, its pid not recorded yet: the original's worker
+	 * retries every 5 s, and is heard once the pid is recorded */
+	hold(a, ta);
+	outcome(a, NULL, 31, 1, "{\"output\":\"early\"}", &f);
+	assert_refused(&f, "not recorded yet");
+	assert_untouched(job, a);
+	dbfx_exec("UPDATE work_units SET worker_pid = 31, node_record_id = 1 WHERE id = ?", a);
+	assert_int_equal(outcome(a, NULL, 31, 1, "{\"output\":\"early\"}", &f), CC_FINISH_DONE);
+}
+
+static void test_lifecycle_refuses_report_for_unassigned_unit(void **state)
+{
+	long long job = dbfx_job_new(CC_STATUS_PROCESSING, "plain", NULL);
+	long long a = dbfx_unit_new(job, CC_STATUS_PROCESSING, 0, "a");
+	long long b = dbfx_unit_new(job, CC_STATUS_PROCESSING, 1, "b");
+	char tb[CC_TOKEN_LEN + 1];
+	struct cc_finish f;
+
+	(void)state;
+	hold(b, tb);
+	/* a was never given to anyone */
+	outcome(a, NULL, 7, 1, "{\"output\":\"forged\"}", &f);
+	assert_refused(&f, "not assigned to any worker");
+	outcome(a, NULL, 7, 0, "{\"output\":\"forged\"}", &f);
+	assert_refused(&f, "not assigned to any worker");
+	outcome(a, NULL, 0, 1, "{\"output\":\"forged\"}", &f);
+	assert_refused(&f, "must give the pid");
+	outcome(a, tb, 0, 1, "{\"output\":\"forged\"}", &f);
+	assert_refused(&f, "not assigned to any worker");
+	assert_true(f.job_id == job);
+	assert_untouched(job, a);
+	assert_true(UNIT_TOKEN_NULL(a));
+	assert_true(dbfx_int("SELECT worker_pid FROM work_units WHERE id = ?", a) == DBFX_NULL);
+}
+
+static void test_lifecycle_refuses_report_for_finished_unit(void **state)
+{
+	long long job = dbfx_job_new(CC_STATUS_PROCESSING, "plain", NULL);
+	long long a = dbfx_unit_new(job, CC_STATUS_PROCESSING, 0, "a");
+	long long b = dbfx_unit_new(job, CC_STATUS_PROCESSING, 1, "b");
+	char ta[CC_TOKEN_LEN + 1], tb[CC_TOKEN_LEN + 1];
+	struct cc_finish f;
 	char *out;
 
 	(void)state;
-	(void)b;
-	finish_ok(a, 0, 1, "{\"output\":\"first\"}", &f);
-	assert_int_equal(finish(a, 0, 1, "{\"output\":\"second\"}", &f, &err), 0);
-	assert_int_equal(f.outcome, CC_FINISH_IGNORED);
-	assert_int_equal(finish(a, 0, 0, "{\"output\":\"failed\"}", &f, &err), 0);
-	assert_int_equal(f.outcome, CC_FINISH_IGNORED);
-	out = dbfx_str("SELECT output FROM work_units WHERE id = ?", a);
+	hold(a, ta);
+	hold(b, tb);
+	dbfx_exec("UPDATE work_units SET worker_pid = 12, node_record_id = 1 WHERE id = ?", a);
+	assert_int_equal(outcome(a, ta, 12, 1, "{\"output\":\"first\"}", &f), CC_FINISH_DONE);
+	outcome(a, tb, 12, 1, "{\"output\":\"second\"}", &f);
+	assert_refused(&f, "already finished");
+	outcome(a, NULL, 13, 0, "{\"output\":\"failed\"}", &f);
+	assert_refused(&f, "already finished");
+	outcome(a, NULL, 0, 1, "{\"output\":\"who?\"}", &f);
+	assert_refused(&f, "must give the pid");
+	out = unit_output(a);
 	assert_string_equal(out, "{\"output\":\"first\"}");
 	free(out);
 	assert_int_equal(UNIT_STATUS(a), CC_STATUS_SUCCEEDED);
 	assert_int_equal(UNIT_ATTEMPTS(a), 1);
-	/* counted once */
 	assert_int_equal(dbfx_int("SELECT units_done FROM jobs WHERE id = ?", job), 1);
 	assert_int_equal(JOB_STATUS(job), CC_STATUS_PROCESSING);
+}
+
+static void test_lifecycle_duplicate_success_is_recorded_once(void **state)
+{
+	long long job = dbfx_job_new(CC_STATUS_PROCESSING, "plain",
+				     "http://127.0.0.1:9/done");
+	long long a = dbfx_unit_new(job, CC_STATUS_PROCESSING, 0, "a");
+	long long b = dbfx_unit_new(job, CC_STATUS_PROCESSING, 1, "b");
+	long long c = dbfx_unit_new(job, CC_STATUS_PROCESSING, 2, "c");
+	char ta[CC_TOKEN_LEN + 1], tb[CC_TOKEN_LEN + 1];
+	struct cc_finish f;
+	char *out;
+
+	(void)state;
+	hold(a, ta);
+	assert_int_equal(outcome(a, ta, 0, 1, "{\"output\":\"first\"}", &f), CC_FINISH_DONE);
+	/* the same report again (a retry, nginx re-sending it): no change */
+	assert_int_equal(outcome(a, ta, 0, 1, "{\"output\":\"first\"}", &f), CC_FINISH_DUPLICATE);
+	assert_int_equal(outcome(a, ta, 0, 1, "{\"output\":\"second\"}", &f), CC_FINISH_DUPLICATE);
+	assert_int_equal(outcome(a, ta, 0, 0, "{\"output\":\"failed\"}", &f), CC_FINISH_DUPLICATE);
+	assert_int_equal(f.callback_due, 0);
+	out = unit_output(a);
+	assert_string_equal(out, "{\"output\":\"first\"}");
+	free(out);
+	assert_int_equal(UNIT_ATTEMPTS(a), 1);
+	assert_int_equal(dbfx_int("SELECT units_done FROM jobs WHERE id = ?", job), 1);
+	/* the original's node, by pid */
+	hold(b, tb);
+	dbfx_exec("UPDATE work_units SET worker_pid = 41, node_record_id = 1 WHERE id = ?", b);
+	assert_int_equal(outcome(b, NULL, 41, 1, "{\"output\":\"B\"}", &f), CC_FINISH_DONE);
+	assert_int_equal(outcome(b, NULL, 41, 1, "{\"output\":\"B\"}", &f), CC_FINISH_DUPLICATE);
+	assert_int_equal(dbfx_int("SELECT units_done FROM jobs WHERE id = ?", job), 2);
+	/* the last unit: the job completes once, its callback claimed once */
+	finish_ok(c, 0, 1, "{\"output\":\"C\"}", &f);
+	assert_int_equal(f.callback_due, 1);
+	assert_int_equal(JOB_STATUS(job), CC_STATUS_SUCCEEDED);
+	assert_job_outputs(job, "[\"first\",\"B\",\"C\"]");
+}
+
+static void test_lifecycle_duplicate_failure_counts_one_attempt(void **state)
+{
+	long long job = dbfx_job_new(CC_STATUS_PROCESSING, "plain", NULL);
+	long long a = dbfx_unit_new(job, CC_STATUS_PROCESSING, 0, "a");
+	long long b = dbfx_unit_new(job, CC_STATUS_PROCESSING, 1, "b");
+	char t1[CC_TOKEN_LEN + 1], t2[CC_TOKEN_LEN + 1], t3[CC_TOKEN_LEN + 1];
+	struct cc_finish f;
+	char *out;
+
+	(void)state;
+	dbfx()->cfg.work_unit_retries = 3;
+	hold(a, t1);
+	assert_int_equal(outcome(a, t1, 9, 0, "{\"output\":\"boom 1\"}", &f), CC_FINISH_DONE);
+	assert_int_equal(UNIT_ATTEMPTS(a), 1);
+	/* the same failure twice more: still one attempt */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(outcome(a, t1, 9, 0, "{\"output\":\"boom 1\"}", &f),
+				 CC_FINISH_DUPLICATE);
+		assert_int_equal(UNIT_ATTEMPTS(a), 1);
+	}
+	/* nor once the unit is assigned again */
+	hold(a, t2);
+	assert_int_equal(outcome(a, t1, 9, 0, "{\"output\":\"boom 1\"}", &f),
+			 CC_FINISH_DUPLICATE);
+	assert_int_equal(UNIT_ATTEMPTS(a), 1);
+	/* the original's node repeats its failure report, by pid */
+	dbfx_exec("UPDATE work_units SET worker_pid = 77, node_record_id = 1 WHERE id = ?", a);
+	assert_int_equal(outcome(a, NULL, 77, 0, "{\"output\":\"boom 2\"}", &f), CC_FINISH_DONE);
+	assert_int_equal(outcome(a, NULL, 77, 0, "{\"output\":\"boom 2\"}", &f),
+			 CC_FINISH_DUPLICATE);
+	assert_int_equal(UNIT_ATTEMPTS(a), 2);
+	assert_int_equal(UNIT_STATUS(a), CC_STATUS_PROCESSING);
+	/* the last attempt allowed fails the unit once */
+	hold(a, t3);
+	assert_int_equal(outcome(a, t3, 0, 0, "{\"output\":\"boom 3\"}", &f), CC_FINISH_DONE);
+	assert_int_equal(outcome(a, t3, 0, 0, "{\"output\":\"boom 3\"}", &f),
+			 CC_FINISH_DUPLICATE);
+	assert_int_equal(UNIT_STATUS(a), CC_STATUS_FAILED);
+	assert_int_equal(UNIT_ATTEMPTS(a), 3);
+	assert_int_equal(dbfx_int("SELECT units_done FROM jobs WHERE id = ?", job), 1);
+	/* an older attempt's report changes nothing either */
+	assert_true(outcome(a, t1, 9, 0, "{\"output\":\"boom 1\"}", &f) != CC_FINISH_DONE);
+	assert_true(outcome(a, t2, 0, 1, "{\"output\":\"late\"}", &f) != CC_FINISH_DONE);
+	out = unit_output(a);
+	assert_string_equal(out, "{\"output\":\"boom 3\"}");
+	free(out);
+	assert_int_equal(UNIT_ATTEMPTS(a), 3);
+	finish_ok(b, 0, 1, "{\"output\":\"B\"}", &f);
+	assert_int_equal(JOB_STATUS(job), CC_STATUS_FAILED);
+}
+
+static void test_lifecycle_expired_lease_retires_the_token(void **state)
+{
+	long long job = dbfx_job_new(CC_STATUS_PROCESSING, "plain", NULL);
+	long long a = dbfx_unit_new(job, CC_STATUS_PROCESSING, 0, "a");
+	char t1[CC_TOKEN_LEN + 1], t2[CC_TOKEN_LEN + 1];
+	struct dbfx *x = dbfx();
+	struct cc_finish f;
+	struct cc_err err = { 0 };
+	int expired = -1;
+
+	(void)state;
+	x->cfg.work_unit_retries = 3;
+	hold(a, t1);
+	dbfx_exec("UPDATE work_units SET worker_pid = 50, node_record_id = 1,"
+		  " lease_until = NOW(6) - INTERVAL 1 SECOND WHERE id = ?", a);
+	if (cc_lifecycle_expire_leases(x->db, &x->cfg, &expired, &err) < 0)
+		fail_msg("expire_leases: %s", err.msg);
+	assert_int_equal(expired, 1);
+	assert_int_equal(UNIT_ATTEMPTS(a), 1);
+	assert_true(UNIT_TOKEN_NULL(a));
+	/* the slow worker reports at last: its assignment is over */
+	outcome(a, t1, 50, 1, "{\"output\":\"late\"}", &f);
+	assert_refused(&f, "not assigned to any worker");
+	outcome(a, NULL, 50, 0, "{\"output\":\"late\"}", &f);
+	assert_refused(&f, "not assigned to any worker");
+	/* and once the unit runs again, elsewhere */
+	hold(a, t2);
+	dbfx_exec("UPDATE work_units SET worker_pid = 60, node_record_id = 2,"
+		  " lease_until = NOW(6) + INTERVAL 1 HOUR WHERE id = ?", a);
+	outcome(a, t1, 50, 1, "{\"output\":\"late\"}", &f);
+	assert_refused(&f, "not that of its current assignment");
+	assert_int_equal(UNIT_ATTEMPTS(a), 1);
+	assert_true(dbfx_int("SELECT output FROM work_units WHERE id = ? AND output LIKE"
+			     " '%no result within its lease%'", a) != DBFX_NULL);
+	assert_int_equal(outcome(a, t2, 60, 1, "{\"output\":\"A\"}", &f), CC_FINISH_DONE);
+	assert_int_equal(JOB_STATUS(job), CC_STATUS_SUCCEEDED);
+	assert_job_outputs(job, "[\"A\"]");
+}
+
+static void test_lifecycle_expiry_of_an_ended_assignment_changes_nothing(void **state)
+{
+	long long job = dbfx_job_new(CC_STATUS_PROCESSING, "plain", NULL);
+	long long a = dbfx_unit_new(job, CC_STATUS_PROCESSING, 0, "a");
+	char t1[CC_TOKEN_LEN + 1], t2[CC_TOKEN_LEN + 1];
+	struct dbfx *x = dbfx();
+	struct cc_unit_report rep = {
+		.unit_id = a, .pid = 50, .lease_expired = 1, .succeeded = 0,
+		.output = "{\"output\":\"no result within its lease\"}",
+	};
+	struct cc_finish f;
+	struct cc_err err = { 0 };
+
+	(void)state;
+	/* the sweep listed the unit under t1; it was reassigned before the
+	 * sweep got to it */
+	hold(a, t1);
+	hold(a, t2);
+	rep.token = t1;
+	assert_int_equal(cc_lifecycle_finish(x->db, &x->cfg, &rep, &f, &err), 0);
+	assert_int_equal(f.outcome, CC_FINISH_REFUSED);
+	assert_untouched(job, a);
+	/* under the token it still holds, the expiry counts */
+	rep.token = t2;
+	assert_int_equal(cc_lifecycle_finish(x->db, &x->cfg, &rep, &f, &err), 0);
+	assert_int_equal(f.outcome, CC_FINISH_DONE);
+	assert_int_equal(UNIT_ATTEMPTS(a), 1);
+	/* and keeps nothing: the worker's own report of t2 is refused */
+	outcome(a, t2, 50, 1, "{\"output\":\"late\"}", &f);
+	assert_refused(&f, "not assigned to any worker");
 }
 
 static void test_lifecycle_unknown_unit_is_not_found(void **state)
@@ -283,7 +627,7 @@ static void test_lifecycle_unknown_unit_is_not_found(void **state)
 	struct cc_err err;
 
 	(void)state;
-	assert_int_equal(finish(a + 1000, 0, 1, "{\"output\":1}", &f, &err), 0);
+	assert_int_equal(report(a + 1000, NULL, 0, 1, "{\"output\":1}", &f, &err), 0);
 	assert_int_equal(f.outcome, CC_FINISH_NOT_FOUND);
 	assert_int_equal(f.callback_due, 0);
 	assert_int_equal(UNIT_STATUS(a), CC_STATUS_PROCESSING);
@@ -302,10 +646,10 @@ static void test_lifecycle_rejects_bad_output_and_changes_nothing(void **state)
 	(void)state;
 	dbfx_exec("UPDATE work_units SET worker_pid = 5 WHERE id = ?", a);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(finish(a, 5, 1, bad[i], &f, &err), -1);
+		assert_int_equal(report(a, NULL, 5, 1, bad[i], &f, &err), -1);
 		assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 		assert_true(strstr(err.msg, "output") != NULL);
-		assert_int_equal(finish(a, 5, 0, bad[i], &f, &err), -1);
+		assert_int_equal(report(a, NULL, 5, 0, bad[i], &f, &err), -1);
 		assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 	}
 	assert_int_equal(cc_db_in_transaction(dbfx()->db), 0);
@@ -554,8 +898,17 @@ int main(void)
 		DBFX_TEST(test_lifecycle_retries_failed_unit_with_backoff),
 		DBFX_TEST(test_lifecycle_fails_job_after_retries),
 		DBFX_TEST(test_lifecycle_failed_unit_waits_for_the_others),
-		DBFX_TEST(test_lifecycle_ignores_late_report_from_stale_pid),
-		DBFX_TEST(test_lifecycle_ignores_duplicate_report_of_complete_unit),
+		DBFX_TEST(test_lifecycle_accepts_the_token_of_the_assignment),
+		DBFX_TEST(test_lifecycle_refuses_a_token_not_the_units),
+		DBFX_TEST(test_lifecycle_refuses_tokenless_report_without_pid),
+		DBFX_TEST(test_lifecycle_refuses_stale_pid),
+		DBFX_TEST(test_lifecycle_refuses_pid_not_recorded_yet),
+		DBFX_TEST(test_lifecycle_refuses_report_for_unassigned_unit),
+		DBFX_TEST(test_lifecycle_refuses_report_for_finished_unit),
+		DBFX_TEST(test_lifecycle_duplicate_success_is_recorded_once),
+		DBFX_TEST(test_lifecycle_duplicate_failure_counts_one_attempt),
+		DBFX_TEST(test_lifecycle_expired_lease_retires_the_token),
+		DBFX_TEST(test_lifecycle_expiry_of_an_ended_assignment_changes_nothing),
 		DBFX_TEST(test_lifecycle_unknown_unit_is_not_found),
 		DBFX_TEST(test_lifecycle_rejects_bad_output_and_changes_nothing),
 		DBFX_TEST(test_lifecycle_gathers_outputs_in_input_order),

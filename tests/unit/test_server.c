@@ -291,8 +291,10 @@ static void test_server_put_work_records_result_and_wakes(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "/work/%lld", unit);
 	snprintf(jpath, sizeof(jpath), "/jobs/%lld", job);
+	/* only the worker that holds the unit may report: one is recorded */
+	dbfx_exec("UPDATE work_units SET worker_pid = 12 WHERE id = ?", unit);
 	p = call("PUT", path, NULL, FORM,
-		 "status=succeeded&output=%7B%22output%22%3A%22done%22%7D&pid=&time=0.25");
+		 "status=succeeded&output=%7B%22output%22%3A%22done%22%7D&pid=12&time=0.25");
 	assert_int_equal(p.status, 204);
 	assert_int_equal(p.wake, 1);
 	assert_int_equal(p.callbacks, 1);
@@ -321,7 +323,8 @@ static void test_server_put_work_json_body_and_errors(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "/work/%lld", unit);
-	/* JSON body, output as a JSON object member */
+	/* JSON body, output as a JSON object member, from the unit's worker */
+	dbfx_exec("UPDATE work_units SET worker_pid = 12 WHERE id = ?", unit);
 	p = call("PUT", path, NULL, JSON,
 		 "{\"status\":\"failed\",\"output\":{\"output\":\"oops\"},\"pid\":\"12\"}");
 	assert_int_equal(p.status, 204);
@@ -333,6 +336,21 @@ static void test_server_put_work_json_body_and_errors(void **state)
 	p = call("PUT", "/work/987654321", NULL, FORM,
 		 "status=succeeded&output=%7B%22output%22%3A1%7D");
 	assert_error(&p, 404);
+	answer_free(&p);
+	/* the same report again: recorded once, answered alike */
+	p = call("PUT", path, NULL, JSON,
+		 "{\"status\":\"failed\",\"output\":{\"output\":\"oops\"},\"pid\":\"12\"}");
+	assert_int_equal(p.status, 204);
+	answer_free(&p);
+	/* not from the worker that holds it (none now: it waits for its
+	 * retry): 409; a token that is not one: 400 */
+	p = call("PUT", path, NULL, FORM, "status=succeeded&output=%7B%22output%22%3A1%7D&pid=13");
+	assert_error(&p, 409);
+	assert_int_equal(p.callbacks, 0);
+	answer_free(&p);
+	p = call("PUT", path, NULL, FORM, "status=succeeded&output=%7B%22output%22%3A1%7D"
+		 "&token=%27%20OR%201%3D1%20--");
+	assert_error(&p, 400);
 	answer_free(&p);
 	/* bad status, missing or bad output, bad pid, bad time */
 	p = call("PUT", path, NULL, FORM, "status=done&output=%7B%22output%22%3A1%7D");

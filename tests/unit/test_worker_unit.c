@@ -53,6 +53,7 @@ static void test_unit_parse_reads_the_original_wire_unit(void **state)
 	assert_string_equal(u.action, "word_count");
 	assert_string_equal(u.input, "[12366,12371]");
 	assert_int_equal(u.input_is_json, -1);
+	assert_string_equal(u.token, "");       /* a Ruby central sends none */
 	assert_int_equal(json_integer_value(json_object_get(u.options, "k")), 1);
 	assert_string_equal(u.json, json);
 	assert_int_equal(u.json_len, strlen(json));
@@ -419,6 +420,57 @@ static void test_report_form_matches_the_original_fields(void **state)
 	free(body);
 }
 
+static void test_unit_parse_reads_the_assignment_token(void **state)
+{
+	struct cc_worker_unit u;
+	char long_token[CC_WORKER_TOKEN_MAX + 64];
+	char json[sizeof(long_token) + 128];
+
+	(void)state;
+	parse_ok(&u, "{\"id\":3,\"job_id\":1,\"input\":\"x\",\"action\":\"noop\","
+		 "\"status\":1,\"token\":\"0123456789abcdef0123456789abcdef\"}");
+	assert_string_equal(u.token, "0123456789abcdef0123456789abcdef");
+	cc_worker_unit_cleanup(&u);
+	parse_fails("{\"id\":3,\"job_id\":1,\"input\":\"x\",\"action\":\"noop\","
+		    "\"status\":1,\"token\":7}", "token must be a string");
+	parse_fails("{\"id\":3,\"job_id\":1,\"input\":\"x\",\"action\":\"noop\","
+		    "\"status\":1,\"token\":\"\"}", "token must be");
+	parse_fails("{\"id\":3,\"job_id\":1,\"input\":\"x\",\"action\":\"noop\","
+		    "\"status\":1,\"token\":\"a&b=c\"}", "token must be");
+	parse_fails("{\"id\":3,\"job_id\":1,\"input\":\"x\",\"action\":\"noop\","
+		    "\"status\":1,\"token\":\"' OR 1=1 --\"}", "token must be");
+	memset(long_token, 'a', CC_WORKER_TOKEN_MAX + 1);
+	long_token[CC_WORKER_TOKEN_MAX + 1] = '\0';
+	snprintf(json, sizeof(json), "{\"id\":3,\"job_id\":1,\"input\":\"x\","
+		 "\"action\":\"noop\",\"status\":1,\"token\":\"%s\"}", long_token);
+	parse_fails(json, "token must be");
+}
+
+static void test_report_form_returns_the_token(void **state)
+{
+	struct cc_form form;
+	json_t *v = json_integer(3);
+	char *body;
+
+	(void)state;
+	body = cc_worker_report_form_token(2375, 1, 0.5, 1, v,
+					   "0123456789abcdef0123456789abcdef");
+	assert_non_null(body);
+	/* the original's fields first, in its order; the token after them */
+	assert_string_equal(body, "pid=2375&id=1&time=0.500000&status=succeeded&output="
+			    "%7B%22output%22%3A3%7D&token=0123456789abcdef0123456789abcdef");
+	assert_int_equal(cc_form_parse(&form, body, strlen(body)), 0);
+	assert_string_equal(cc_form_get(&form, "token"), "0123456789abcdef0123456789abcdef");
+	cc_form_cleanup(&form);
+	free(body);
+	/* no token (a Ruby central's unit): the original's form exactly */
+	body = cc_worker_report_form_token(9, 14, 2.5, 0, v, "");
+	assert_string_equal(body, "pid=9&id=14&time=2.500000&status=failed&output="
+			    "%7B%22output%22%3A3%7D");
+	free(body);
+	json_decref(v);
+}
+
 static void test_backoff_grows_to_thirty_seconds(void **state)
 {
 	const int want[] = { 1, 2, 4, 8, 16, 30, 30, 30 };
@@ -449,6 +501,8 @@ int main(void)
 		cmocka_unit_test(test_tail_text_starts_at_a_character_boundary),
 		cmocka_unit_test(test_result_decides_success_and_failure_text),
 		cmocka_unit_test(test_report_form_matches_the_original_fields),
+		cmocka_unit_test(test_unit_parse_reads_the_assignment_token),
+		cmocka_unit_test(test_report_form_returns_the_token),
 		cmocka_unit_test(test_backoff_grows_to_thirty_seconds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
