@@ -254,8 +254,10 @@ static int run_loop(const struct cc_config *cfg, int interval)
 		t = now();
 		if (dispatch)
 			next_pass = t;
-		if (due_in < HUGE_VAL && t + due_in < next_pass)
-			next_pass = t + due_in;
+		/* (a little past the delay: the retry's available_at was set
+		 * by MySQL's clock a moment before the wake-up was sent) */
+		if (due_in < HUGE_VAL && t + due_in + 0.1 < next_pass)
+			next_pass = t + due_in + 0.1;
 		if (stopping || t < next_pass)
 			continue;
 		dispatch_once(db, cfg, d, t - last_sweep >= 1.0);

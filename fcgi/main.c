@@ -64,6 +64,8 @@ static void after_response(struct cc_app *app, const struct cc_resp *resp)
 		cc_wake_send(app->cfg, CC_WAKE_DISPATCH, 0);
 	if (resp->deliver_callbacks)
 		cc_wake_send(app->cfg, CC_WAKE_CALLBACKS, 0);
+	if (resp->wake_later > 0)
+		cc_wake_send(app->cfg, CC_WAKE_DISPATCH, resp->wake_later);
 	give_back_heap();
 }
 

@@ -130,8 +130,12 @@ void cc_resp_fail(struct cc_resp *resp, const struct cc_err *err,
 	vsnprintf(msg, sizeof(msg), what, ap);
 	va_end(ap);
 	cc_error("%s: %s", msg, err->msg);
-	cc_resp_error(resp, cc_err_http_status(err->kind), "%s (see the server log)",
-		      msg);
+	if (err->kind == CC_ERR_UNAVAILABLE && err->cause_type == CC_CAUSE_MYSQL)
+		cc_resp_error(resp, 503, "%s: the database is unavailable; try "
+			      "again (see the server log)", msg);
+	else
+		cc_resp_error(resp, cc_err_http_status(err->kind),
+			      "%s (see the server log)", msg);
 }
 
 void cc_resp_error(struct cc_resp *resp, int status, const char *fmt, ...)

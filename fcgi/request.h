@@ -45,6 +45,8 @@ struct cc_resp {
 	int wake_dispatch;         /* wake the dispatcher after answering (set by
 				    * the router from the route's flags) */
 	int deliver_callbacks;     /* wake it for due callbacks after answering */
+	double wake_later;         /* > 0: and ask it for a pass this many
+				    * seconds from now (a retry comes due) */
 };
 
 /* cc_req_parse_body - form (x-www-form-urlencoded, or the query string when

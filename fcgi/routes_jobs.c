@@ -65,8 +65,7 @@ void cc_route_jobs_create(struct cc_app *app, struct cc_req *req,
 		json_array_size(json_object_get(spec, "inputs")));
 	json_decref(spec);
 	if (cc_job_json_text(app->db, id, &text, &err) <= 0) {
-		cc_error("job %lld: reading back: %s", id, err.msg);
-		cc_resp_error(resp, 500, "job %lld created but could not be read back", id);
+		cc_resp_fail(resp, &err, "job %lld created but could not be read back", id);
 		return;
 	}
 	cc_resp_json_text(resp, 200, text);
@@ -86,8 +85,7 @@ void cc_route_jobs_show(struct cc_app *app, struct cc_req *req,
 	}
 	found = cc_job_json_text(app->db, id, &text, &err);
 	if (found < 0) {
-		cc_error("job %lld: %s", id, err.msg);
-		cc_resp_error(resp, 500, "could not read job %lld", id);
+		cc_resp_fail(resp, &err, "could not read job %lld", id);
 	} else if (!found) {
 		cc_resp_error(resp, 404, "no job %lld", id);
 	} else {
@@ -108,8 +106,7 @@ void cc_route_jobs_delete(struct cc_app *app, struct cc_req *req,
 	}
 	k = cc_job_delete(app->db, app->cfg, id, &err);
 	if (k < 0) {
-		cc_error("deleting job %lld: %s", id, err.msg);
-		cc_resp_error(resp, 500, "could not delete job %lld", id);
+		cc_resp_fail(resp, &err, "could not delete job %lld", id);
 	} else if (!k) {
 		cc_resp_error(resp, 404, "no job %lld", id);
 	} else {
@@ -151,8 +148,7 @@ void cc_route_jobs_list(struct cc_app *app, struct cc_req *req,
 	}
 	if (cc_db_query_int(app->db, SQL_JOB_TOTAL, NULL, 0, &total, &found, &err) < 0 ||
 	    !(jobs = cc_job_page_json(app->db, per, (page - 1) * per, &err))) {
-		cc_error("listing jobs: %s", err.msg);
-		cc_resp_error(resp, 500, "could not list jobs");
+		cc_resp_fail(resp, &err, "could not list jobs");
 		return;
 	}
 	out = json_pack("{s:o?, s:I, s:i, s:i}", "jobs", jobs, "total",

@@ -164,6 +164,7 @@ void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
 	 * answer, so a retried report is idempotent. */
 	cc_resp_empty(resp, 204);
 	resp->deliver_callbacks = f.callback_due;
+	resp->wake_later = f.retry_in;
 out:
 	free(o1);
 	free(o2);

@@ -98,13 +98,13 @@ out:
 	return rc;
 }
 
-/* A failed attempt: retried with backoff while attempts remain, else the
- * unit fails. Returns 0 retried, 1 failed for good (one more unit done),
- * -1 error. */
+/* A failed attempt: retried with backoff while attempts remain (in
+ * *retry_in seconds), else the unit fails. Returns 0 retried, 1 failed for
+ * good (one more unit done), -1 error. */
 static int record_failure(struct cc_db *db, const struct cc_config *cfg,
 			  const struct cc_work_unit *u, const char *output,
 			  double time, const struct cc_attempt_by *by,
-			  struct cc_err *err)
+			  double *retry_in, struct cc_err *err)
 {
 	int tries = u->attempts + 1;
 
@@ -114,6 +114,7 @@ static int record_failure(struct cc_db *db, const struct cc_config *cfg,
 
 		cc_info("unit %lld: attempt %d failed, retrying in %lld s", u->id,
 			tries, backoff);
+		*retry_in = (double)backoff;
 		return cc_work_unit_retry(db, u, tries, output, time, backoff, by,
 					  err);
 	}
@@ -157,7 +158,8 @@ out:
  * the job row. */
 static int apply(struct cc_db *db, const struct cc_config *cfg,
 		 const struct cc_unit_report *rep, const struct cc_work_unit *u,
-		 json_t *value, struct cc_job *job, struct cc_err *err)
+		 json_t *value, struct cc_job *job, double *retry_in,
+		 struct cc_err *err)
 {
 	/* A worker's report is kept to recognise it when it comes again; a
 	 * lease expiry keeps what was kept (the late worker is refused). */
@@ -170,7 +172,7 @@ static int apply(struct cc_db *db, const struct cc_config *cfg,
 	    !json_is_array(value)) {
 		k = record_failure(db, cfg, u,
 				   "{\"output\":\"split must return a JSON array\"}",
-				   rep->time, &by, err);
+				   rep->time, &by, retry_in, err);
 	} else if (rep->succeeded && u->status == CC_STATUS_SPLITTING) {
 		if (expand_split(db, u, value, err) < 0)
 			return -1;
@@ -180,7 +182,8 @@ static int apply(struct cc_db *db, const struct cc_config *cfg,
 		k = cc_work_unit_succeed(db, u, rep->output, rep->time, &by,
 					 err) < 0 ? -1 : 1;
 	} else {
-		k = record_failure(db, cfg, u, rep->output, rep->time, &by, err);
+		k = record_failure(db, cfg, u, rep->output, rep->time, &by,
+				   retry_in, err);
 	}
 	if (k < 0)
 		return -1;
@@ -292,7 +295,7 @@ static int finish_once(struct cc_db *db, const struct cc_config *cfg,
 		rc = 0;
 		goto out;
 	}
-	if (apply(db, cfg, rep, &u, value, &job, err) < 0 ||
+	if (apply(db, cfg, rep, &u, value, &job, &f->retry_in, err) < 0 ||
 	    check_job(db, cfg, &job, &f->callback_due, err) < 0 ||
 	    cc_db_commit(db, err) < 0)
 		goto out;

@@ -59,6 +59,8 @@ struct cc_finish {
 	enum cc_finish_outcome outcome;
 	long long job_id;
 	int callback_due;         /* a job completed and has a callback_url */
+	double retry_in;          /* > 0: the failed attempt runs again in
+				   * this many seconds (its retry_backoff) */
 	char why[200];            /* REFUSED: the reason, for the answer */
 };
 

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# t0801-faults: the fault suite. Each scenario injects a real fault into a
+# real stack (two nodes) while a job runs, then checks that every output
+# came back exactly once and in input order, and that the API kept
+# answering (or answered 503 with a JSON error, never 502, while MariaDB
+# was away). Scenarios here: SIGKILL of one pool process, of all of them
+# (three times, a second apart), of the pool's parent, of ccdistribute
+# mid-pass, of MariaDB (restarted 10 s later), of a node. Other faults
+# have their own tests: a frozen node, a cut-off node and hanging
+# callbacks (t0405), a frozen node past its lease (t0402), forged reports
+# (t0403), a second node on a busy port (t0303), a network cut (t0602).
+. "$(dirname "$0")/lib.sh"
+
+stack_up --nodes 2 --set max_workers=4 --set dispatch_interval=5 --set retry_backoff=1
+POOL_PIDFILE=$STACK_DIR/run/crowd-server.pid
+
+# run_job NAME N SLEEP: post a slow_noop job of N inputs "NAME-i" and set
+# INPUTS (its inputs as a JSON array) and ID.
+run_job() {
+	INPUTS=$(jq -n -c --arg n "$1" --argjson c "$2" '[range(0; $c) | "\($n)-\(.)"]')
+	post_job "{\"action\":\"slow_noop\",\"inputs\":$INPUTS,\"options\":{\"sleep\":$3}}"
+}
+
+# outputs_ok NAME: the job ($ID) succeeded with its inputs as outputs,
+# each once, in order.
+outputs_ok() {
+	wait_job "$ID" "${2:-90}"
+	is "$(jq -c '[.status, .outputs]' <<<"$JOB" | md5sum)" \
+		"$(printf '["succeeded",%s]\n' "$INPUTS" | md5sum)" \
+		"$1: the job succeeded, every output once and in input order"
+}
+
+# api_answers S: GET /heartbeat answers buh-bump within S seconds.
+api_answers() {
+	wait_until "$1" bash -c "[[ \$(curl -s --max-time 1 '$CROWD_URL/heartbeat') == buh-bump ]]"
+}
+
+pool_children() { pgrep -P "$(cat "$POOL_PIDFILE")"; }
+
+# ---- one pool process -------------------------------------------------------
+run_job one 60 0.2
+sleep 2
+victim=$(pool_children | head -n 1)
+kill -KILL "$victim"
+diag "SIGKILLed pool process $victim"
+check "one pool process killed: the API answers within 2 s" api_answers 2
+outputs_ok "one pool process killed"
+
+# ---- all pool processes, three times, a second apart ------------------------
+run_job all 60 0.2
+sleep 2
+for _ in 1 2 3; do
+	pool_children | xargs -r kill -KILL
+	sleep 1
+done
+diag "SIGKILLed every pool process three times"
+check "all pool processes killed: the API answers within 5 s" api_answers 5
+outputs_ok "all pool processes killed"
+
+# ---- the pool's parent: its children go with it; a new pool serves ------------
+parent=$(cat "$POOL_PIDFILE")
+kill -KILL "$parent"
+check "the pool's parent killed: no pool process stays behind" \
+	wait_until 10 bash -c "! pgrep -f '[c]rowd-server -c $CROWD_CONF' >/dev/null"
+setsid "$BIN/crowd-server" -c "$CROWD_CONF" </dev/null >>"$STACK_DIR/log/crowd-server.out" 2>&1 &
+echo $! >"$POOL_PIDFILE"
+check "a new crowd-server serves (what systemd does)" api_answers 10
+run_job parent 20 0.1
+outputs_ok "after the pool's parent was replaced"
+
+# ---- ccdistribute, mid-pass ------------------------------------------------------
+DISP_PIDFILE=$STACK_DIR/run/ccdistribute.pid
+disp_cmd() { tr '\0' ' ' <"/proc/$(cat "$DISP_PIDFILE")/cmdline"; }
+read -r -a DISP_ARGV <<<"$(disp_cmd)"
+run_job dispatcher 80 0.3
+sleep 1
+kill -KILL "$(cat "$DISP_PIDFILE")"
+diag "SIGKILLed ccdistribute while units were being dispatched"
+sleep 1
+setsid "${DISP_ARGV[@]}" </dev/null >>"$STACK_DIR/log/ccdistribute.out" 2>&1 &
+echo $! >"$DISP_PIDFILE"
+t0=$SECONDS
+outputs_ok "ccdistribute killed mid-pass and started again" 60
+diag "the job finished $((SECONDS - t0)) s after a new dispatcher started"
+is "$(sql "SELECT COUNT(*) FROM work_units WHERE reservation IS NOT NULL")" 0 \
+	"no reservation is left behind"
+
+# ---- MariaDB, away for 10 s ----------------------------------------------------
+MYSQL_PIDFILE=$STACK_DIR/run/mariadb.pid
+mpid=$(cat "$MYSQL_PIDFILE")
+mapfile -d '' -t MYSQLD_ARGV <"/proc/$mpid/cmdline"
+run_job mariadb 40 0.2
+sleep 1
+kill -KILL "$mpid"
+diag "SIGKILLed MariaDB (pid $mpid)"
+sleep 1
+http GET "/jobs/$ID"
+is "$STATUS" 503 "while MariaDB is away, GET /jobs/:id answers 503 (not 502)"
+like "$(jq -r .error <<<"$BODY" 2>/dev/null)" "MySQL|database" "... with a JSON error naming the database"
+http POST /jobs --data-urlencode 'job={"action":"noop","inputs":["x"]}'
+is "$STATUS" 503 "... and POST /jobs answers 503"
+sleep 8
+rm -f -- "$MYSQL_SOCKET"
+setsid "${MYSQLD_ARGV[@]}" </dev/null >>"$STACK_DIR/log/mariadb.out" 2>&1 &
+echo $! >"$MYSQL_PIDFILE"
+check "MariaDB is back" wait_until 30 mariadb-admin --no-defaults --socket="$MYSQL_SOCKET" --user=root ping
+check "the API serves jobs again within 10 s of MariaDB's return, nothing restarted" \
+	wait_until 10 bash -c "[[ \$(curl -s -o /dev/null -w '%{http_code}' '$CROWD_URL/jobs/$ID') == 200 ]]"
+outputs_ok "MariaDB killed and back"
+check "crowd-server was not restarted" kill -0 "$(cat "$POOL_PIDFILE")"
+check "ccdistribute was not restarted" kill -0 "$(cat "$DISP_PIDFILE")"
+
+# ---- a node ---------------------------------------------------------------------
+read -r -a PORTS <<<"$NODE_PORTS"
+run_job node 40 0.3
+sleep 2
+kill -KILL "$(cat "$STACK_DIR/run/node-${PORTS[0]}.pid")"
+diag "SIGKILLed the node on port ${PORTS[0]}"
+outputs_ok "a node killed mid-job" 120
+
+done_testing
