@@ -32,7 +32,12 @@
 #include "proc/proc.h"
 
 #define POOL_MAX 16
-#define REPORT_BUDGET 600      /* s of report retries before giving up */
+/* A report is retried while central is away (down, 5xx, unreachable) for
+ * as long as central would still take it: the unit's lease
+ * (action_timeout + lease_grace; a day when there is no timeout). After
+ * that central has given the unit to someone else, and refuses it (409). */
+#define REPORT_BUDGET(cfg) \
+	((cfg)->action_timeout ? (cfg)->action_timeout + (cfg)->lease_grace : 86400)
 #define ENV_VALUE_MAX (96 * 1024)  /* larger values go to a file */
 
 extern char **environ;
@@ -269,6 +274,7 @@ static void report(struct run *r, pid_t pid, int succeeded, json_t *value,
 	long long id = r->unit.id;
 	char url[CC_STR_LEN + 64];
 	double first = cc_proc_now();
+	int budget = REPORT_BUDGET(&n->cfg), refused_size = 0;
 	char *form;
 
 	/* The token proves to central that this node holds the unit. */
@@ -311,6 +317,32 @@ static void report(struct run *r, pid_t pid, int succeeded, json_t *value,
 			cc_http_resp_cleanup(&resp);
 			break;
 		}
+		if (rc == 0 && resp.status == 413 && !refused_size) {
+			/* Too large for central (max_body_kb, or nginx's limit):
+			 * the attempt fails with that reason, reported at once. */
+			char why[160];
+			json_t *msg;
+
+			snprintf(why, sizeof(why), "the result (%zu bytes as a report) "
+				 "was refused by central as too large (HTTP 413)",
+				 strlen(form));
+			cc_warn("unit %lld: %s; reporting a failure instead", id, why);
+			msg = json_string(why);
+			free(form);
+			form = msg ? cc_worker_report_form_token(pid, id, seconds, 0, msg,
+								 r->unit.token) : NULL;
+			json_decref(msg);
+			cc_http_resp_cleanup(&resp);
+			if (!form) {
+				cc_error("unit %lld: out of memory building the report; "
+					 "result lost", id);
+				return;
+			}
+			succeeded = 0;
+			refused_size = 1;
+			attempt = -1;
+			continue;
+		}
 		if (rc == 0 && resp.status >= 400 && resp.status < 500) {
 			cc_error("unit %lld: central refused the report (HTTP %ld: "
 				 "%.200s); giving up", id, resp.status, resp.body);
@@ -323,10 +355,10 @@ static void report(struct run *r, pid_t pid, int succeeded, json_t *value,
 			cc_err_set_cause(&err, CC_CAUSE_HTTP, (int)resp.status);
 		cc_http_resp_cleanup(&resp);
 		wait = cc_worker_backoff(attempt);
-		if (cc_proc_now() - first + wait > REPORT_BUDGET) {
+		if (cc_proc_now() - first + wait > budget) {
 			cc_error("unit %lld: report attempt %d failed (%s); giving up "
-				 "after %d s, result lost", id, attempt + 1, err.msg,
-				 REPORT_BUDGET);
+				 "after %d s (the unit's lease), result lost", id,
+				 attempt + 1, err.msg, budget);
 			break;
 		}
 		cc_warn("unit %lld: report attempt %d failed (%s); retrying in %d s",

@@ -5,7 +5,8 @@
 # answering (or answered 503 with a JSON error, never 502, while MariaDB
 # was away). Scenarios here: SIGKILL of one pool process, of all of them
 # (three times, a second apart), of the pool's parent, of ccdistribute
-# mid-pass, of MariaDB (restarted 10 s later), of a node. Other faults
+# mid-pass, of MariaDB (restarted 10 s later), of a node; and a result
+# too large for central (the node reports the failure instead). Other faults
 # have their own tests: a frozen node, a cut-off node and hanging
 # callbacks (t0405), a frozen node past its lease (t0402), forged reports
 # (t0403), a second node on a busy port (t0303), a network cut (t0602).
@@ -117,5 +118,25 @@ sleep 2
 kill -KILL "$(cat "$STACK_DIR/run/node-${PORTS[0]}.pid")"
 diag "SIGKILLed the node on port ${PORTS[0]}"
 outputs_ok "a node killed mid-job" 120
+
+# ---- a result too large for central ------------------------------------------------
+# max_body_kb 64: a 100 KB result is refused (413); the node reports the
+# attempt as failed with that reason at once, and the unit ends failed
+# after its attempts, instead of the result being retried or lost.
+stack_up --nodes 0 --set max_body_kb=64 --set retry_backoff=1 --set work_unit_retries=2
+cp -r "$REPO/tests/fixtures/actions/big_output" "$CROWD_CONF/actions/"
+setsid "$BIN/crowd-node" -c "$CROWD_CONF" -p "$NODE_PORT" -H 127.0.0.1 \
+	</dev/null >>"$STACK_DIR/log/node-$NODE_PORT.log.out" 2>&1 &
+echo $! >"$STACK_DIR/run/node-$NODE_PORT.pid"
+check "a node with the big_output action checks in" \
+	wait_until 15 bash -c "[[ \$(mariadb --no-defaults --socket='$MYSQL_SOCKET' --user=root -N -B cloud_crowd -e 'SELECT COUNT(*) FROM node_records') == 1 ]]"
+post_job '{"action":"big_output","inputs":["100"]}'
+wait_job "$ID" 60
+is "$(jq -r .status <<<"$JOB")" failed "a unit whose result is too large for central fails"
+like "$(jq -c .outputs <<<"$JOB")" "refused by central as too large \\(HTTP 413\\)" \
+	"... with the reason as its output"
+post_job '{"action":"big_output","inputs":["20"]}'
+wait_job "$ID" 60
+is "$(jq -r '.status' <<<"$JOB")" succeeded "a 20 KB result still goes through"
 
 done_testing
