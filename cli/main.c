@@ -28,7 +28,7 @@ struct opt {
 };
 
 static const struct opt opts[] = {
-	{ "config", 'c', 1, "DIR", "config folder (default $CLOUD_CROWD_CONFIG, else ./config)" },
+	{ "config", 'c', 1, "DIR", "config folder (default $CROWD_CONFIG, else $CLOUD_CROWD_CONFIG, else ./config)" },
 	{ "server", 's', 1, "URL", "central server for client commands (default central_server)" },
 	{ "daemon", 'd', 0, NULL, "server/node: run in the background (pid files in pid_path, "
 				  "output in log_path)" },
