@@ -193,6 +193,7 @@ static int run_loop(const struct cc_config *cfg, int interval)
 	struct cc_db *db = cc_db_new(cfg);
 	struct cc_dispatcher *d = cc_dispatcher_new(cfg);
 	double next_pass = 0, last_sweep = 0, child_due = 0;
+	double due_at = HUGE_VAL;      /* the earliest pass asked for later */
 	pid_t child = -1;
 	int cb_fd = -1, backoff = 0;
 	int wfd;
@@ -256,14 +257,20 @@ static int run_loop(const struct cc_config *cfg, int interval)
 			next_pass = t;
 		/* (a little past the delay: the retry's available_at was set
 		 * by MySQL's clock a moment before the wake-up was sent) */
-		if (due_in < HUGE_VAL && t + due_in + 0.1 < next_pass)
-			next_pass = t + due_in + 0.1;
+		if (due_in < HUGE_VAL && t + due_in + 0.1 < due_at)
+			due_at = t + due_in + 0.1;
+		if (due_at < next_pass)
+			next_pass = due_at;
 		if (stopping || t < next_pass)
 			continue;
 		dispatch_once(db, cfg, d, t - last_sweep >= 1.0);
 		if (t - last_sweep >= 1.0)
 			last_sweep = t;
+		if (due_at <= t)
+			due_at = HUGE_VAL;     /* this pass was the one asked for */
 		next_pass = now() + interval;
+		if (due_at < next_pass)
+			next_pass = due_at;
 		if (child >= 0 && now() - child_due > 60)
 			backoff = 0;       /* it has lived a minute: forgive */
 	}

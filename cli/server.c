@@ -91,7 +91,12 @@ static int write_htpasswd(const struct cc_config *cfg, const char *path)
 	    cli_nginx_ssha(cfg->login, cfg->password, salt, sizeof(salt), line,
 			   sizeof(line)) < 0)
 		return cli_fail(CC_EXIT_DAEMON, "cannot make %s", path);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* 0640: nginx's group may read it (chgrp it to nginx's group when
+	 * nginx runs as another user), nobody else; fchmod also fixes the
+	 * mode of a file that was there before. */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd >= 0)
+		fchmod(fd, 0640);
 	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f || fprintf(f, "%s\n", line) < 0 || fclose(f) != 0)
 		return cli_fail(CC_EXIT_DAEMON, "cannot write %s: %s", path, strerror(errno));

@@ -9,6 +9,7 @@
 #include "model/blacklist.h"
 #include "model/job.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "model/node_record.h"
 #include "render.h"
 #include "routes.h"
@@ -107,9 +108,10 @@ void cc_route_heartbeat(struct cc_app *app, struct cc_req *req, struct cc_resp *
 void cc_route_log(struct cc_app *app, struct cc_req *req, struct cc_resp *resp)
 {
 	char path[CC_PATH_LEN + 32];
-	char *buf = NULL, *start;
+	char *buf = NULL, *start, *shown = NULL;
 	off_t size;
 	ssize_t n;
+	size_t len;
 	int fd, lines = 0;
 
 	(void)req;
@@ -141,8 +143,24 @@ void cc_route_log(struct cc_app *app, struct cc_req *req, struct cc_resp *resp)
 			break;
 		start--;
 	}
-	cc_resp_text(resp, 200, "text/plain;charset=utf-8", start,
-		     (size_t)(buf + n - start));
+	/* A tail that begins mid-line (the file is longer than what was read)
+	 * starts at the next whole line: half a URL would escape redaction. */
+	if (start == buf && size > LOG_TAIL_BYTES) {
+		char *nl = memchr(buf, '\n', (size_t)n);
+		start = nl ? nl + 1 : buf + n;
+	}
+	/* Lines written before redaction existed, or by something other than
+	 * cc_log (a program's stderr), are redacted here. */
+	len = cc_redact(start, (size_t)(buf + n - start), NULL, 0);
+	shown = malloc(len + 1);
+	if (!shown) {
+		free(buf);
+		cc_resp_error(resp, 500, "out of memory");
+		return;
+	}
+	cc_redact(start, (size_t)(buf + n - start), shown, len + 1);
+	cc_resp_text(resp, 200, "text/plain;charset=utf-8", shown, len);
+	free(shown);
 	free(buf);
 }
 

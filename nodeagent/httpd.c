@@ -4,21 +4,39 @@
  * basic auth is required on every route when http_authentication is on. The
  * listening socket is close-on-exec (MHD opens it with SOCK_CLOEXEC; we set
  * FD_CLOEXEC again in case a build does not), so actions never inherit it
- * (PITFALLS 6). */
+ * (PITFALLS 6).
+ *
+ * Doors: only node_allow's addresses are accepted (when it is set), one
+ * address holds at most node_connections_per_ip connections, and a
+ * connection idle (or sending nothing more of a half-sent request) for
+ * CONNECTION_TIMEOUT seconds is closed: a client without credentials
+ * cannot use up the connection limit and silence the node. The port is
+ * never shared: the socket gets SO_REUSEADDR (MHD's default: a restart
+ * binds past TIME_WAIT) but not SO_REUSEPORT, so a second node on a busy
+ * port fails at start, naming the process that holds it, before it ever
+ * checks in. */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include "model/action.h"
+#include "core/cidr.h"
 #include "core/form.h"
 #include "core/log.h"
 #include "node.h"
 
 #define CONNECTION_LIMIT 512
-#define CONNECTION_TIMEOUT 60      /* s an idle connection stays open */
+#define CONNECTION_TIMEOUT 5       /* s an idle connection stays open */
+#define LOG_REPEAT_S 10            /* s between two equal MHD messages */
 #define OVERLOADED "Node Overloaded"
 /* All max_workers slots taken: a 503 too (a Ruby central treats every 503
  * alike), but our central only releases the unit and does not mark the
@@ -316,7 +334,16 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
+	/* A client opening connections past the limits makes MHD say so for
+	 * each one: the same message is logged at most every LOG_REPEAT_S
+	 * seconds, with the count of those left out. */
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static char last[512];
+	static time_t last_at;
+	static unsigned long dropped;
 	char msg[512];
+	unsigned long was_dropped;
+	time_t now = time(NULL);
 	size_t l;
 
 	(void)cls;
@@ -324,21 +351,175 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 	l = strlen(msg);
 	while (l && (msg[l - 1] == '\n' || msg[l - 1] == '\r'))
 		msg[--l] = '\0';
-	cc_warn("httpd: %s", msg);
+	pthread_mutex_lock(&lock);
+	if (!strcmp(msg, last) && now - last_at < LOG_REPEAT_S) {
+		dropped++;
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	was_dropped = !strcmp(msg, last) ? dropped : 0;
+	memcpy(last, msg, l + 1);
+	last_at = now;
+	dropped = 0;
+	pthread_mutex_unlock(&lock);
+	if (was_dropped)
+		cc_warn("httpd: %s (%lu more times in the last %d s)", msg, was_dropped,
+			LOG_REPEAT_S);
+	else
+		cc_warn("httpd: %s", msg);
+}
+
+/* node_allow, parsed once at start; read-only while the daemon runs. */
+static struct cc_cidr_list allow;
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
+				 socklen_t addrlen)
+{
+	(void)cls;
+	if (!allow.n || cc_cidr_list_match(&allow, addr, addrlen))
+		return MHD_YES;
+	return MHD_NO;
 }
 
 static struct MHD_Daemon *start(struct node *n, unsigned extra)
 {
+	/* No MHD_OPTION_LISTENING_ADDRESS_REUSE: with it MHD sets
+	 * SO_REUSEPORT, and a second node would share our port. */
 	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 				MHD_USE_THREAD_PER_CONNECTION |
 				MHD_USE_ERROR_LOG | extra,
-				(uint16_t)n->port, NULL, NULL, on_request, n,
+				(uint16_t)n->port, on_accept, n, on_request, n,
 				MHD_OPTION_EXTERNAL_LOGGER, on_log, n,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, n,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				(unsigned)n->cfg.node_connections_per_ip,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
-				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 				MHD_OPTION_END);
+}
+
+/* Inodes of the sockets listening on TCP port (IPv4 and IPv6), from
+ * /proc/net/tcp{,6}; how many were found (at most max). */
+static int listening_inodes(int port, unsigned long *inodes, int max)
+{
+	static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	int found = 0;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f = fopen(files[i], "re");
+		char line[512];
+
+		if (!f)
+			continue;
+		while (found < max && fgets(line, sizeof(line), f)) {
+			char local[64];
+			unsigned lport, st;
+			unsigned long inode;
+
+			/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+			if (sscanf(line, " %*s %63s %*s %x %*s %*s %*s %*s %*s %lu",
+				   local, &st, &inode) != 3)
+				continue;
+			char *colon = strrchr(local, ':');
+			if (!colon || sscanf(colon + 1, "%x", &lport) != 1)
+				continue;
+			if (st == 0x0A && (int)lport == port && inode)
+				inodes[found++] = inode;
+		}
+		fclose(f);
+	}
+	return found;
+}
+
+/* The pid of a process holding one of the inodes' sockets, or 0 (none
+ * found, or /proc/PID/fd not readable for us); its name into comm. */
+static pid_t socket_owner(const unsigned long *inodes, int n, char *comm,
+			  size_t comm_len)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	pid_t owner = 0;
+
+	if (!proc)
+		return 0;
+	while (!owner && (de = readdir(proc))) {
+		char path[64], link[64];
+		DIR *fds;
+		struct dirent *fe;
+		long pid = strtol(de->d_name, NULL, 10);
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+		if (!(fds = opendir(path)))
+			continue;
+		while (!owner && (fe = readdir(fds))) {
+			ssize_t l;
+			unsigned long ino;
+
+			l = readlinkat(dirfd(fds), fe->d_name, link, sizeof(link) - 1);
+			if (l <= 0)
+				continue;
+			link[l] = '\0';
+			if (sscanf(link, "socket:[%lu]", &ino) != 1)
+				continue;
+			for (int i = 0; i < n; i++)
+				if (inodes[i] == ino)
+					owner = (pid_t)pid;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	comm[0] = '\0';
+	if (owner) {
+		char path[64];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)owner);
+		if ((f = fopen(path, "re"))) {
+			if (fgets(comm, (int)comm_len, f))
+				comm[strcspn(comm, "\n")] = '\0';
+			fclose(f);
+		}
+	}
+	return owner;
+}
+
+/* Why port cannot be listened on, into err: "port 9063 in use by pid N
+ * (NAME)" when another socket listens there, else the bind error. MHD
+ * says only that it failed, so the bind is tried again here, the way MHD
+ * does it (SO_REUSEADDR, no SO_REUSEPORT), to learn errno. */
+static void explain_bind_failure(int port, struct cc_err *err)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, e = 0;
+	unsigned long inodes[8];
+	char comm[64];
+	pid_t pid;
+	int ninodes;
+
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			e = errno;
+		close(fd);
+	} else {
+		e = errno;
+	}
+	if (e && e != EADDRINUSE) {
+		cc_err_set(err, CC_ERR_INTERNAL, "cannot listen on port %d: %s", port,
+			   strerror(e));
+		return;
+	}
+	ninodes = listening_inodes(port, inodes, 8);
+	pid = ninodes ? socket_owner(inodes, ninodes, comm, sizeof(comm)) : 0;
+	if (pid)
+		cc_err_set(err, CC_ERR_INTERNAL, "port %d in use by pid %d%s%s%s", port,
+			   (int)pid, *comm ? " (" : "", comm, *comm ? ")" : "");
+	else if (e == EADDRINUSE || ninodes)
+		cc_err_set(err, CC_ERR_INTERNAL, "port %d in use by another process", port);
+	else
+		cc_err_set(err, CC_ERR_INTERNAL, "cannot listen on port %d", port);
 }
 
 struct MHD_Daemon *node_httpd_start(struct node *n, struct cc_err *err)
@@ -346,13 +527,14 @@ struct MHD_Daemon *node_httpd_start(struct node *n, struct cc_err *err)
 	const union MHD_DaemonInfo *info;
 	struct MHD_Daemon *d;
 
+	if (cc_cidr_list_parse(n->cfg.node_allow, &allow, err) < 0)
+		return NULL;        /* cc_config_load checked it already */
 	/* IPv6 and IPv4 when the machine has IPv6, else IPv4 alone. */
 	d = start(n, MHD_USE_DUAL_STACK);
 	if (!d)
 		d = start(n, 0);
 	if (!d) {
-		cc_err_set(err, CC_ERR_INTERNAL, "cannot listen on port %d (in use, or not "
-			   "permitted)", n->port);
+		explain_bind_failure(n->port, err);
 		return NULL;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);

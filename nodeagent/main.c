@@ -2,8 +2,16 @@
  * then in this order: listen (so that central never learns of a node that
  * cannot take work, PITFALLS 6), check in (fatal if central cannot be
  * reached), start the check-in thread, and wait for a signal in the main
- * thread (every other thread has SIGTERM, SIGINT, SIGQUIT and SIGHUP
- * blocked, inherited from here).
+ * thread (every other thread has SIGTERM, SIGINT, SIGQUIT, SIGHUP and
+ * SIGCHLD blocked, inherited from here). A port in use is an error, never
+ * a shared listener (httpd.c), found before any check-in: a second node
+ * on our port cannot take over our registration or check us out.
+ *
+ * The node is a child subreaper (proc.h): whatever a unit's action starts
+ * and leaves behind, even outside its process group (setsid), is
+ * re-parented to us and killed once the unit's action has ended. The main
+ * thread also waits for SIGCHLD and, on it and every REAP_INTERVAL
+ * seconds, reaps and kills such orphans (cc_proc_reap_orphans).
  *
  * Shutdown (SIGTERM, SIGINT, SIGQUIT): stop accepting, give running units
  * NODE_SHUTDOWN_GRACE seconds to finish and report, then check out (which
@@ -33,13 +41,17 @@
 #include "core/hostport.h"
 #include "core/log.h"
 #include "core/version.h"
+#include "proc/proc.h"
 #include "node.h"
+
+#define REAP_INTERVAL 2        /* s between passes over orphans */
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: crowd-node [-c CONFDIR] [-p PORT] [-t TAG] [-H HOST] [-v] [--version]\n"
-		"  -c DIR   config folder (default $CLOUD_CROWD_CONFIG, else ./config)\n"
+		"  -c DIR   config folder (default $CROWD_CONFIG, else\n"
+		"           $CLOUD_CROWD_CONFIG, else ./config)\n"
 		"  -p PORT  port to listen on (default node_port, 9063; 0 = any)\n"
 		"  -t TAG   tag shown for this node (default node_tag)\n"
 		"  -H HOST  name or address central reaches this node at\n"
@@ -226,9 +238,10 @@ int main(int argc, char **argv)
 	struct node *n = &node;
 	struct opts o = { .port = -1 };
 	struct MHD_Daemon *httpd = NULL;
-	struct cc_err err = { 0 };
+	struct cc_err err = { 0 }, reap_err = { 0 };
+	struct timespec reap_every = { REAP_INTERVAL, 0 };
 	char dir[CC_PATH_LEN];
-	int rc, sig, left;
+	int rc, sig, left, reaping;
 	sigset_t sigs;
 
 	/* A thread per connection and per unit would each get a malloc arena
@@ -260,8 +273,11 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGQUIT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Before any unit runs, so that none of its descendants escapes. */
+	reaping = cc_proc_subreaper_start(&reap_err) == 0;
 
 	if (cc_http_global_init() < 0 || setup_sync(n) < 0 ||
 	    !(n->http = cc_http_new(&n->cfg))) {
@@ -287,6 +303,9 @@ int main(int argc, char **argv)
 	cc_info("listening on port %d as %s (instance %s); actions: %s", n->port,
 		n->identity, n->instance,
 		*n->enabled_actions ? n->enabled_actions : "(none)");
+	if (!reaping)
+		cc_warn("descendants that leave a unit's process group will not be "
+			"killed: %s", reap_err.msg);
 
 	if (node_check_in(n, &err) < 0) {
 		cc_error("cannot check in with central at %s: %s", n->central, err.msg);
@@ -304,8 +323,12 @@ int main(int argc, char **argv)
 	}
 
 	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
+		sig = sigtimedwait(&sigs, NULL, &reap_every);
+		if (sig < 0 || sig == SIGCHLD) {
+			/* a child exited, or time for a pass anyway */
+			cc_proc_reap_orphans();
 			continue;
+		}
 		if (sig == SIGHUP) {
 			cc_info("SIGHUP ignored (restart the node to reload its config)");
 			continue;

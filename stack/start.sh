@@ -359,6 +359,7 @@ if ((AUTH)); then
 	[[ -n $LOGIN && -n $PASSWORD ]] || die "http_authentication needs login and password"
 	htpasswd -c -b -m "$CONF/htpasswd" "$LOGIN" "$PASSWORD" >/dev/null 2>"$LOG/htpasswd.out" ||
 		{ tail_log "$LOG/htpasswd.out"; die "htpasswd failed"; }
+	chmod 640 "$CONF/htpasswd" # nginx's group may read it, nobody else
 	auth_block=$'\t\tauth_basic "CloudCrowd";\n\t\tauth_basic_user_file "'"$CONF/htpasswd\";"
 fi
 keepalive=$((WORKERS / 2))

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "core/cidr.h"
 #include "core/config.h"
 
 enum ktype { K_STR, K_INT, K_DBL, K_BOOL, K_PATH };
@@ -105,6 +106,11 @@ static const struct key keys[] = {
 	  "name or address central reaches this node at (default: hostname)"),
 	I("", "node_port", node_port, "9063", 1, 65535, "node agent port"),
 	S("", "node_tag", node_tag, "", "tag shown for this node"),
+	S("", "node_allow", node_allow, "",
+	  "IP addresses or CIDR blocks (comma-separated) allowed to connect to "
+	  "the node, e.g. the central hosts' (empty = anyone)"),
+	I("", "node_connections_per_ip", node_connections_per_ip, "64", 0, 100000,
+	  "connections one client address may hold open on the node (0 = no limit)"),
 	I("", "server_workers", server_workers, "4", 1, 256,
 	  "FastCGI processes of the central pool"),
 	P("", "server_socket", server_socket, "run/crowd-server.sock",
@@ -352,6 +358,8 @@ static int validate(struct cc_config *cfg, const struct parse_state *st,
 		    struct cc_err *err)
 {
 	char w[CC_PATH_LEN + 32];
+	struct cc_cidr_list allow;
+	struct cc_err e = { 0 };
 
 	if (strcmp(cfg->storage, "filesystem") && strcmp(cfg->storage, "s3"))
 		return cc_err_set(err, CC_ERR_INTERNAL, "%s: storage: '%s' is not filesystem or s3",
@@ -368,6 +376,9 @@ static int validate(struct cc_config *cfg, const struct parse_state *st,
 		return cc_err_set(err, CC_ERR_INTERNAL, "%s: central_server: '%s' is not an http(s) URL",
 				  where_key(st, "central_server", w, sizeof(w)),
 				  cfg->central_server);
+	if (cc_cidr_list_parse(cfg->node_allow, &allow, &e) < 0)
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: node_allow: %s",
+				  where_key(st, "node_allow", w, sizeof(w)), e.msg);
 	if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
 	    strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error"))
 		return cc_err_set(err, CC_ERR_INTERNAL, "%s: log_level: '%s' is not debug, info, "

@@ -59,6 +59,10 @@ struct cc_config {
 	char node_host[CC_STR_LEN];          /* name central reaches; default hostname */
 	int node_port;
 	char node_tag[CC_STR_LEN];
+	char node_allow[1024];               /* addresses/CIDRs that may connect
+					      * to the node; "" = anyone */
+	int node_connections_per_ip;         /* open connections one client
+					      * address may hold; 0 = no limit */
 
 	/* central server pool */
 	int server_workers;                  /* FastCGI processes */

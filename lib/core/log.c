@@ -1,5 +1,9 @@
 /* log.c - timestamped log lines; one write(2) per line so that lines from
- * concurrent processes appending to one file never interleave. */
+ * concurrent processes appending to one file never interleave. Every
+ * message goes through cc_redact (core/redact.h) before it is written, so
+ * no program logs a URL's password or a presigned URL's signature, whatever
+ * the caller passed; the message is redacted whole and only then cut to
+ * the line's size, so a cut never shows part of a secret. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -8,7 +12,9 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <stdlib.h>
 #include "core/log.h"
+#include "core/redact.h"
 
 int cc_log_min_level = CC_LOG_INFO;
 static const char *prog = "crowd";
@@ -53,7 +59,7 @@ void cc_log_write(enum cc_log_level level, const char *file, int line,
 		  const char *fmt, ...)
 {
 	int saved = errno;
-	char buf[4096];
+	char buf[4096], msg[4096], *big = NULL;
 	struct timeval tv;
 	struct tm tm;
 	va_list ap;
@@ -68,11 +74,24 @@ void cc_log_write(enum cc_log_level level, const char *file, int line,
 		     level_names[level]);
 	if (k > 0)
 		n += (size_t)k;
+	/* The whole message first (a longer one on the heap), then its
+	 * redacted copy into the line. */
 	va_start(ap, fmt);
-	k = vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	k = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (k > 0)
-		n = n + (size_t)k >= sizeof(buf) ? sizeof(buf) - 1 : n + (size_t)k;
+	if (k >= (int)sizeof(msg)) {
+		va_start(ap, fmt);
+		if (vasprintf(&big, fmt, ap) < 0)
+			big = NULL;
+		va_end(ap);
+	}
+	if (k > 0) {
+		const char *m = big ? big : msg;
+		size_t ml = big ? strlen(big) : strnlen(msg, sizeof(msg) - 1);
+		size_t r = cc_redact(m, ml, buf + n, sizeof(buf) - n);
+		n = n + r >= sizeof(buf) ? sizeof(buf) - 1 : n + r;
+	}
+	free(big);
 	if (level >= CC_LOG_WARN && n < sizeof(buf) - 1) {
 		k = snprintf(buf + n, sizeof(buf) - n, " (%s:%d)", file, line);
 		if (k > 0)

@@ -4,14 +4,27 @@
  * polls waitid(WNOWAIT) every 100 ms instead. The child is only reaped
  * after we have signalled its group for the last time: until then its pid,
  * which is also the group id, cannot be reused, so kill(-pid) never hits a
- * stranger. */
+ * stranger.
+ *
+ * Descendants outside the group (proc.h): with the subreaper on, every
+ * orphan is a child of ours, so its pid cannot be reused before we reap
+ * it, and a kill() of a pid read from our children list reaches that
+ * orphan and nobody else. Only cc_proc_supervise reaps the spawned
+ * children (they stay listed in `tree` until then); orphans are reaped
+ * only by the pass (sweep), under tree.lock, so no two threads ever wait
+ * for the same pid. Which spawned child an orphan descends from is in its
+ * environment: /proc/PID/environ is the environment it was started with,
+ * inherited from the spawned child unless somebody cleared it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,6 +34,41 @@
 
 #define KILL_GRACE 2.0          /* s between SIGTERM and SIGKILL */
 #define DRAIN_GRACE 0.5         /* s to read pipes after the child exited */
+#define TREE_GRACE 3.0          /* s a supervisor spends killing the orphans
+				 * of its child before it returns */
+#define TAG_ENV "CROWD_PROC_TAG"
+#define STRAYS_MAX 64           /* untagged orphans tracked at once */
+#define STRAY_CONFIRM 3         /* passes without a tag before it counts */
+#define ENVIRON_MAX (8 << 20)   /* bytes of /proc/PID/environ read */
+
+/* A spawned child, from before its spawn until cc_proc_supervise reaped
+ * it. */
+struct spawned {
+	unsigned long long tag;
+	pid_t pid;              /* 0 until posix_spawn returned */
+	int ended;              /* it exited: its tagged orphans are killed */
+};
+
+/* An orphan without our tag, first seen when tags up to upto existed: it
+ * descends from one of them, so it goes once they have all ended. Its
+ * environment is read again on its first STRAY_CONFIRM sightings: a
+ * process in the middle of an exec shows none for a moment. */
+struct stray {
+	pid_t pid;
+	unsigned long long upto;
+	int seen;               /* passes that found no tag */
+};
+
+static struct {
+	pthread_mutex_t lock;   /* guards everything below */
+	int on;                 /* we are a subreaper: tag, sweep */
+	pid_t self;
+	unsigned long long last_tag;
+	struct spawned *v;
+	size_t n, cap;
+	struct stray strays[STRAYS_MAX];
+	int nstrays;
+} tree = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 double cc_proc_now(void)
 {
@@ -56,6 +104,266 @@ static void close_fd(int *fd)
 	}
 }
 
+/* ---- the tree: tags, orphans --------------------------------------------- */
+
+/* Under tree.lock. The entry of tag, or NULL. */
+static struct spawned *find_tag(unsigned long long tag)
+{
+	for (size_t i = 0; i < tree.n; i++)
+		if (tree.v[i].tag == tag)
+			return &tree.v[i];
+	return NULL;
+}
+
+/* A new tag for a child about to be spawned; 0 when the subreaper is off
+ * or out of memory (the child then goes untagged: its escaped
+ * descendants are handled as strays). */
+static unsigned long long tag_new(void)
+{
+	unsigned long long tag = 0;
+
+	pthread_mutex_lock(&tree.lock);
+	if (tree.on) {
+		if (tree.n == tree.cap) {
+			size_t nc = tree.cap ? tree.cap * 2 : 16;
+			struct spawned *nv = realloc(tree.v, nc * sizeof(*nv));
+			if (nv) {
+				tree.v = nv;
+				tree.cap = nc;
+			}
+		}
+		if (tree.n < tree.cap) {
+			tag = ++tree.last_tag;
+			tree.v[tree.n++] = (struct spawned){ tag, 0, 0 };
+		}
+	}
+	pthread_mutex_unlock(&tree.lock);
+	return tag;
+}
+
+static void tag_update(unsigned long long tag, pid_t pid, int ended)
+{
+	struct spawned *s;
+
+	pthread_mutex_lock(&tree.lock);
+	if ((s = find_tag(tag))) {
+		if (pid)
+			s->pid = pid;
+		if (ended)
+			s->ended = 1;
+	}
+	pthread_mutex_unlock(&tree.lock);
+}
+
+static void tag_forget(unsigned long long tag)
+{
+	struct spawned *s;
+
+	pthread_mutex_lock(&tree.lock);
+	if ((s = find_tag(tag)))
+		*s = tree.v[--tree.n];
+	pthread_mutex_unlock(&tree.lock);
+}
+
+/* Under tree.lock. Is pid a spawned child not yet reaped? */
+static int is_spawned(pid_t pid)
+{
+	for (size_t i = 0; i < tree.n; i++)
+		if (tree.v[i].pid == pid)
+			return 1;
+	return 0;
+}
+
+/* Under tree.lock. Has every child tagged up to upto ended? */
+static int ended_upto(unsigned long long upto)
+{
+	for (size_t i = 0; i < tree.n; i++)
+		if (tree.v[i].tag <= upto && !tree.v[i].ended)
+			return 0;
+	return 1;
+}
+
+/* Under tree.lock. The stray entry of pid, made if new; NULL if full. */
+static struct stray *stray_of(pid_t pid)
+{
+	for (int i = 0; i < tree.nstrays; i++)
+		if (tree.strays[i].pid == pid)
+			return &tree.strays[i];
+	if (tree.nstrays == STRAYS_MAX)
+		return NULL;
+	tree.strays[tree.nstrays] = (struct stray){ pid, tree.last_tag, 0 };
+	return &tree.strays[tree.nstrays++];
+}
+
+static void stray_forget(pid_t pid)
+{
+	for (int i = 0; i < tree.nstrays; i++)
+		if (tree.strays[i].pid == pid) {
+			tree.strays[i] = tree.strays[--tree.nstrays];
+			return;
+		}
+}
+
+/* The tag pid was started with: 1 with *tag set, 0 when it has none of
+ * ours (no tag, another process's, or unreadable environment). */
+static int read_tag(pid_t pid, unsigned long long *tag)
+{
+	char path[64], *buf = NULL;
+	size_t len = 0, cap = 0;
+	int fd, found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			size_t nc = cap ? cap * 2 : 16384;
+			char *nb = nc <= ENVIRON_MAX ? realloc(buf, nc) : NULL;
+			if (!nb)
+				break;
+			buf = nb;
+			cap = nc;
+		}
+		ssize_t r = read(fd, buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (buf)
+		buf[len] = '\0';
+	for (size_t i = 0; buf && i < len; i += strlen(buf + i) + 1) {
+		int who;
+		unsigned long long t;
+		char end;
+
+		if (strncmp(buf + i, TAG_ENV "=", sizeof(TAG_ENV)))
+			continue;
+		if (sscanf(buf + i + sizeof(TAG_ENV), "%d.%llu%c", &who, &t, &end) == 2 &&
+		    who == tree.self) {
+			*tag = t;
+			found = 1;
+		}
+	}
+	free(buf);
+	return found;
+}
+
+/* Under tree.lock. One pass over our orphans (see proc.h): reap the
+ * exited, kill those whose spawned child has ended. Returns how many
+ * were sent SIGKILL, plus how many are not decided yet (no tag seen, not
+ * yet STRAY_CONFIRM times): another pass soon is worth it. */
+static int sweep(void)
+{
+	char path[64];
+	FILE *f;
+	int pid, killed = 0, pending = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)tree.self);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	/* Read as we go: a pid listed is our child until we reap it, and only
+	 * this pass (holding the lock) reaps orphans. */
+	while (fscanf(f, "%d", &pid) == 1) {
+		unsigned long long tag;
+		struct stray *st;
+		int status, doomed;
+
+		if (pid <= 0 || is_spawned(pid))
+			continue;
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid) {
+			stray_forget(pid);
+			continue;
+		}
+		if (r < 0)
+			continue;
+		if (read_tag(pid, &tag)) {
+			struct spawned *s = find_tag(tag);
+			stray_forget(pid);
+			doomed = !s || s->ended;
+		} else {
+			st = stray_of(pid);
+			if (st && st->seen < STRAY_CONFIRM) {
+				st->seen++;
+				pending++;
+				continue;
+			}
+			doomed = st && ended_upto(st->upto);
+		}
+		if (doomed && kill(pid, SIGKILL) == 0)
+			killed++;
+	}
+	fclose(f);
+	return killed + pending;
+}
+
+int cc_proc_subreaper_start(struct cc_err *err)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	if (access(path, R_OK) < 0)
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s (a kernel without "
+				  "CONFIG_PROC_CHILDREN?)", path, strerror(errno));
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return cc_err_set(err, CC_ERR_INTERNAL, "prctl(PR_SET_CHILD_SUBREAPER): %s",
+				  strerror(errno));
+	pthread_mutex_lock(&tree.lock);
+	tree.self = getpid();
+	tree.on = 1;
+	pthread_mutex_unlock(&tree.lock);
+	return 0;
+}
+
+int cc_proc_reap_orphans(void)
+{
+	int killed = 0;
+
+	pthread_mutex_lock(&tree.lock);
+	if (tree.on)
+		killed = sweep();
+	pthread_mutex_unlock(&tree.lock);
+	return killed;
+}
+
+/* The child tagged tag has exited: kill its orphans, level by level, for
+ * up to TREE_GRACE seconds (what is left then goes with later passes). */
+static void end_tree(unsigned long long tag)
+{
+	double until = cc_proc_now() + TREE_GRACE;
+
+	tag_update(tag, 0, 1);
+	for (int round = 0; cc_proc_reap_orphans() > 0 && cc_proc_now() < until; round++)
+		usleep(round < 20 ? 1000 : 20000);
+}
+
+/* envp plus TAG_ENV=<self>.<tag> (replacing one already there), into a new
+ * array (free it; the strings are envp's and tagbuf). NULL on OOM. */
+static char **tagged_env(char *const *envp, unsigned long long tag,
+			 char *tagbuf, size_t tagbuf_len)
+{
+	size_t n = 0, k = 0;
+	char **v;
+
+	while (envp && envp[n])
+		n++;
+	if (!(v = malloc((n + 2) * sizeof(*v))))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], TAG_ENV "=", sizeof(TAG_ENV)))
+			v[k++] = envp[i];
+	snprintf(tagbuf, tagbuf_len, TAG_ENV "=%d.%llu", (int)tree.self, tag);
+	v[k++] = tagbuf;
+	v[k] = NULL;
+	return v;
+}
+
+/* ---- one child ----------------------------------------------------------- */
+
 int cc_proc_spawn(struct cc_proc *p, const struct cc_proc_spec *spec,
 		  struct cc_err *err)
 {
@@ -63,6 +371,8 @@ int cc_proc_spawn(struct cc_proc *p, const struct cc_proc_spec *spec,
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	int fa_ok = 0, attr_ok = 0, rc, ret = -1;
+	unsigned long long tag = tag_new();
+	char tagbuf[sizeof(TAG_ENV) + 48], **envp = NULL;
 	sigset_t none, dfl;
 	pid_t pid;
 
@@ -105,10 +415,20 @@ int cc_proc_spawn(struct cc_proc *p, const struct cc_proc_spec *spec,
 	    (rc = posix_spawnattr_setsigmask(&attr, &none)) ||
 	    (rc = posix_spawnattr_setsigdefault(&attr, &dfl)))
 		goto spawn_fail;
-	rc = posix_spawn(&pid, spec->path, &fa, &attr, spec->argv, spec->envp);
+	if (tag && !(envp = tagged_env(spec->envp, tag, tagbuf, sizeof(tagbuf)))) {
+		rc = ENOMEM;
+		goto spawn_fail;
+	}
+	rc = posix_spawn(&pid, spec->path, &fa, &attr, spec->argv,
+			 envp ? envp : spec->envp);
 	if (rc != 0)
 		goto spawn_fail;
 
+	if (tag) {
+		tag_update(tag, pid, 0);
+		p->_tag = tag;
+		tag = 0;
+	}
 	p->pid = pid;
 	p->started = cc_proc_now();
 	p->in_fd = in[1];
@@ -126,6 +446,9 @@ int cc_proc_spawn(struct cc_proc *p, const struct cc_proc_spec *spec,
 spawn_fail:
 	cc_err_set(err, CC_ERR_INTERNAL, "cannot run %s: %s", spec->path, strerror(rc));
 out:
+	if (tag)
+		tag_forget(tag);
+	free(envp);
 	if (fa_ok)
 		posix_spawn_file_actions_destroy(&fa);
 	if (attr_ok)
@@ -283,10 +606,19 @@ int cc_proc_supervise(struct cc_proc *p, const char *in, size_t in_len,
 	if (!exited)
 		exited_at = cc_proc_now();
 	/* Leftover members of its group (background jobs) go now, before the
-	 * reap frees the group id. */
+	 * reap frees the group id; then whatever left the group. */
 	kill(-p->pid, SIGKILL);
+	if (p->_tag && exited)
+		end_tree(p->_tag);
 	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (p->_tag) {
+		/* From now on its tag is unknown, which dooms its orphans too:
+		 * those the passes above missed (it had not exited, poll
+		 * failed) go with later passes. */
+		tag_forget(p->_tag);
+		p->_tag = 0;
+	}
 	close_fd(&p->in_fd);
 	close_fd(&p->out_fd);
 	close_fd(&p->err_fd);

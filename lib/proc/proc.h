@@ -39,6 +39,7 @@ struct cc_proc {
 	int out_fd, err_fd;     /* read ends of its stdout and stderr */
 	int pidfd;              /* readable when the child exits; -1 if absent */
 	double started;         /* monotonic seconds at spawn */
+	unsigned long long _tag;/* its descendants' mark (0: none); proc.c's */
 };
 
 struct cc_proc_result {
@@ -74,6 +75,34 @@ int cc_proc_supervise(struct cc_proc *p, const char *in, size_t in_len,
 		      struct cc_err *err);
 
 /* The caller must ignore SIGPIPE (the child may close its stdin early). */
+
+/* Descendants that leave the process group. A child can escape the group
+ * kill above with setsid (or setpgid), and a double fork hides it from
+ * waitpid. cc_proc_subreaper_start makes this process a child subreaper
+ * (prctl PR_SET_CHILD_SUBREAPER), so every orphan of a spawned tree is
+ * re-parented to us instead of to init; from then on cc_proc_spawn puts
+ * CROWD_PROC_TAG=<our pid>.<n> in the child's environment (inherited by
+ * its descendants), and when cc_proc_supervise sees the child exit it
+ * SIGKILLs every orphan that carries the child's tag, level by level
+ * (their own children become orphans in turn), for up to a few seconds
+ * before it returns. An orphan without a readable tag (it cleared its
+ * environment) is killed once every child that was running when it was
+ * first seen has ended. cc_proc_reap_orphans does the same pass for the
+ * caller: it reaps orphans that exited (they are our children now, or
+ * they would stay zombies) and kills those whose child has ended. Call it
+ * on SIGCHLD and every few seconds from one thread of the program; it
+ * never reaps a child spawned by cc_proc_spawn (cc_proc_supervise does).
+ * Linux hands orphans to the subreaper's main thread: cc_proc_reap_orphans
+ * looks at that thread's children (/proc/self/task/PID/children). */
+
+/* cc_proc_subreaper_start - as above. Returns 0, or -1 with err set (the
+ * kernel refused; nothing changed). */
+int cc_proc_subreaper_start(struct cc_err *err);
+
+/* cc_proc_reap_orphans - as above; returns how many live orphans it sent
+ * SIGKILL or could not place yet (0: nothing more to do now). A no-op (0)
+ * before cc_proc_subreaper_start. Thread-safe. */
+int cc_proc_reap_orphans(void);
 
 void cc_proc_result_cleanup(struct cc_proc_result *r);
 

@@ -219,9 +219,9 @@ async function full() {
 
 		/* ---- a slow job, watched while it runs ---- */
 		const inputs = Array.from({ length: 12 }, (_, i) => `slow-${i + 1}`);
-		const created = await api(page, 'POST', '/jobs', { action: 'slow_noop', inputs, options: { sleep: 2 } });
+		const created = await api(page, 'POST', '/jobs', { action: 'slow_noop', inputs, options: { sleep: 4 } });
 		const slowId = created.json && created.json.id;
-		await check('POST /jobs slow_noop ({"sleep": 2}, 12 inputs) is accepted', async () => {
+		await check('POST /jobs slow_noop ({"sleep": 4}, 12 inputs) is accepted', async () => {
 			assert(created.status === 200 && slowId, created.status + ' ' + created.text);
 			return `(job ${slowId})`;
 		});

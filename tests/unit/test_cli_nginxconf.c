@@ -1,7 +1,8 @@
 /* test_cli_nginxconf.c - the nginx configuration of `crowd server`: the
  * real template nginx/crowd.conf.in filled in completely (no placeholder
  * left outside comments), a missing value named with its line, the listen
- * directives made from --listen, the address probed for the heartbeat, and
+ * directives made from --listen, the per-client connection limit and
+ * timeouts, the address probed for the heartbeat, and
  * the {SSHA} line of the basic-auth file (checked against a value computed
  * independently: base64(SHA1("secret" "salt") "salt")). */
 #include <stdarg.h>
@@ -53,6 +54,35 @@ static void test_cli_nginx_fills_every_placeholder_of_the_template(void **state)
 	assert_non_null(strstr(out, "client_max_body_size 64k;"));
 	assert_non_null(strstr(out, "at most 64 KB"));
 	assert_non_null(strstr(out, "location @too_large"));   /* not a placeholder */
+	free(out);
+	free(tpl);
+}
+
+/* The generated config limits connections per client address and drops
+ * slow headers and stalled bodies; a refusal is a JSON 429 (a 503 would
+ * read as "central server unavailable"). */
+static void test_cli_nginx_limits_connections_per_client(void **state)
+{
+	struct cc_err err = { 0 };
+	char *tpl = template_text(), *out, *server;
+
+	(void)state;
+	assert_non_null(tpl);
+	out = cli_nginx_render(tpl, all_vars, NVARS, &err);
+	assert_non_null(out);
+	assert_non_null(strstr(out, "\tlimit_conn_zone $binary_remote_addr zone=crowd_conn:"));
+	assert_non_null(strstr(out, "\tlimit_conn_status 429;"));
+	assert_non_null(strstr(out, "\tclient_header_timeout 10s;"));
+	assert_non_null(strstr(out, "\tclient_body_timeout 30s;"));
+	server = strstr(out, "\tserver {");
+	assert_non_null(server);
+	assert_non_null(strstr(server, "\t\tlimit_conn crowd_conn 64;"));
+	assert_non_null(strstr(server, "error_page 429 @too_many;"));
+	assert_non_null(strstr(server, "location @too_many {"));
+	assert_non_null(strstr(server, "return 429 '{\"error\": \"too many connections"));
+	/* the zone is declared once, at http level, before the server */
+	assert_true(strstr(out, "limit_conn_zone") < server);
+	assert_null(strstr(strstr(out, "limit_conn_zone") + 1, "limit_conn_zone"));
 	free(out);
 	free(tpl);
 }
@@ -158,6 +188,7 @@ int main(void)
 #define T(f) cmocka_unit_test(f)
 	const struct CMUnitTest tests[] = {
 		T(test_cli_nginx_fills_every_placeholder_of_the_template),
+		T(test_cli_nginx_limits_connections_per_client),
 		T(test_cli_nginx_names_a_placeholder_left_over),
 		T(test_cli_nginx_ignores_placeholders_in_comments),
 		T(test_cli_nginx_listen_one_or_many),

@@ -1,6 +1,7 @@
 /* test_config.c - crowd.conf: defaults, a full file, every kind of bad value
  * ("file:line: key: reason"), path resolution, the config folder lookup,
- * disabled_actions and the masked dump. Each test works in its own mkdtemp
+ * disabled_actions, node_allow (and its matching, core/cidr.h) and the
+ * masked dump. Each test works in its own mkdtemp
  * folder, removed by its teardown. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cidr.h"
 #include "core/config.h"
 #include "core/fs.h"
 
@@ -141,6 +144,8 @@ static void test_config_defaults_fill_every_important_key(void **state)
 	assert_string_equal(c->node_host, "");
 	assert_int_equal(c->node_port, 9063);
 	assert_string_equal(c->node_tag, "");
+	assert_string_equal(c->node_allow, "");
+	assert_int_equal(c->node_connections_per_ip, 64);
 	assert_int_equal(c->server_workers, 4);
 	assert_path(f, c->server_socket, "run/crowd-server.sock");
 	assert_int_equal(c->server_port, 9173);
@@ -205,6 +210,8 @@ static const char full_conf[] =
 	"node_host = node7.example\n"
 	"node_port = 9100\n"
 	"node_tag = gpu\n"
+	"node_allow = 10.0.0.1, 10.0.1.0/24,fd00::/8\n"
+	"node_connections_per_ip = 8\n"
 	"server_workers = 8\n"
 	"server_socket = sock/pool.sock\n"
 	"server_port = 8080\n"
@@ -259,6 +266,8 @@ static void check_full(const struct fixture *f)
 	assert_string_equal(c->node_host, "node7.example");
 	assert_int_equal(c->node_port, 9100);
 	assert_string_equal(c->node_tag, "gpu");
+	assert_string_equal(c->node_allow, "10.0.0.1, 10.0.1.0/24,fd00::/8");
+	assert_int_equal(c->node_connections_per_ip, 8);
 	assert_int_equal(c->server_workers, 8);
 	assert_path(f, c->server_socket, "sock/pool.sock");
 	assert_int_equal(c->server_port, 8080);
@@ -525,6 +534,67 @@ static void test_config_rejects_unknown_log_level(void **state)
 	assert_msg_starts(f, "crowd.conf");
 	assert_msg_has(f, "log_level");
 	assert_msg_has(f, "'verbose'");
+}
+
+static void test_config_rejects_bad_node_allow_naming_line_and_entry(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {
+		"central.example", "10.0.0.256", "10.0.0.0/33", "fd00::/129",
+		"10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8/8", "/8", "10.0.0.0/ 8",
+		"::1/0x10",
+	};
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "node_tag = x\nnode_allow = 127.0.0.1, %s\n",
+			 bad[i]);
+		if (load(f, text) == 0)
+			fail_msg("node_allow '%s' was accepted", bad[i]);
+		assert_msg_starts(f, "crowd.conf:2: node_allow: '");
+		assert_msg_has(f, "is not an IP address or ADDRESS/PREFIX");
+	}
+	assert_int_equal(load(f, "node_allow = 10.0.0.0/8 ::1\n"), 0);
+	assert_int_equal(load(f, "node_allow = ,\n"), 0);
+	assert_int_equal(load(f, "node_connections_per_ip = 0\n"), 0);
+	assert_int_equal(load(f, "node_connections_per_ip = -1\n"), -1);
+	assert_msg_has(f, "node_connections_per_ip");
+}
+
+/* node_allow as the node applies it (core/cidr.h): IPv4 entries match
+ * IPv4 peers, also when they arrive mapped on a dual-stack socket. */
+static void test_config_node_allow_matches_addresses_and_blocks(void **state)
+{
+	struct cc_cidr_list l;
+	struct cc_err err = { 0 };
+	struct sockaddr_in a4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+	static const struct { const char *addr; int in; } peers[] = {
+		{ "10.0.0.5", 1 }, { "10.0.0.6", 0 }, { "192.168.7.200", 1 },
+		{ "192.168.6.1", 0 }, { "::ffff:10.0.0.5", 1 }, { "::ffff:10.0.0.7", 0 },
+		{ "fd12::1", 1 }, { "fe80::1", 0 }, { "::1", 1 }, { "::2", 0 },
+	};
+
+	(void)state;
+	assert_int_equal(cc_cidr_list_parse("10.0.0.5, 192.168.7.128/25,fd00::/8 ::1",
+					    &l, &err), 0);
+	assert_int_equal(l.n, 4);
+	for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
+		int got;
+		if (strchr(peers[i].addr, ':')) {
+			assert_int_equal(inet_pton(AF_INET6, peers[i].addr, &a6.sin6_addr), 1);
+			got = cc_cidr_list_match(&l, (struct sockaddr *)&a6, sizeof(a6));
+		} else {
+			assert_int_equal(inet_pton(AF_INET, peers[i].addr, &a4.sin_addr), 1);
+			got = cc_cidr_list_match(&l, (struct sockaddr *)&a4, sizeof(a4));
+		}
+		if (got != peers[i].in)
+			fail_msg("%s: matched %d, expected %d", peers[i].addr, got, peers[i].in);
+	}
+	assert_int_equal(cc_cidr_list_parse("0.0.0.0/0", &l, &err), 0);
+	assert_int_equal(inet_pton(AF_INET, "203.0.113.9", &a4.sin_addr), 1);
+	assert_int_equal(cc_cidr_list_match(&l, (struct sockaddr *)&a4, sizeof(a4)), 1);
+	assert_int_equal(cc_cidr_list_match(&l, (struct sockaddr *)&a6, sizeof(a6)), 0);
 }
 
 /* inih reads at most 199 bytes of a line per call; the rest of a longer line
@@ -873,6 +943,8 @@ int main(void)
 		T(test_config_rejects_http_authentication_without_login),
 		T(test_config_rejects_non_http_central_server),
 		T(test_config_rejects_unknown_log_level),
+		T(test_config_rejects_bad_node_allow_naming_line_and_entry),
+		T(test_config_node_allow_matches_addresses_and_blocks),
 		T(test_config_long_line_is_kept_or_rejected_at_its_line),
 		T(test_config_long_line_tail_is_not_read_as_another_key),
 		T(test_config_indented_key_lines_are_keys_not_continuations),

@@ -1,0 +1,168 @@
+/* test_wake.c - lib/central/wake.c, the pool's wake-ups of its host's
+ * dispatcher: what is sent is what is drained (now, callbacks, a pass
+ * later; several coalesce; the earliest delay wins), sending with nobody
+ * listening neither blocks nor fails, a second listener on the same
+ * socket is refused while the first lives, and a stale socket file is
+ * replaced. Each test has its own pid_path folder. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "pathf.h"
+#include "central/wake.h"
+#include "core/fs.h"
+
+struct fixture {
+	struct cc_config cfg;
+	char dir[64];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_wake.XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->cfg.pid_path, sizeof(f->cfg.pid_path), "%s", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	struct cc_err err = { 0 };
+
+	cc_fs_rmtree(f->dir, &err);
+	free(f);
+	return 0;
+}
+
+static void test_wake_sent_is_drained(void **state)
+{
+	struct fixture *f = *state;
+	struct cc_err err = { 0 };
+	int fd = cc_wake_listen(&f->cfg, &err);
+	int dispatch = 0, callbacks = 0;
+	double due = HUGE_VAL;
+
+	assert_true(fd >= 0);
+	assert_int_equal(cc_wake_drain(fd, &dispatch, &callbacks, &due), 0);
+	cc_wake_send(&f->cfg, CC_WAKE_DISPATCH, 0);
+	cc_wake_send(&f->cfg, CC_WAKE_DISPATCH, 0);
+	cc_wake_send(&f->cfg, CC_WAKE_DISPATCH, 4.5);
+	cc_wake_send(&f->cfg, CC_WAKE_DISPATCH, 2);
+	cc_wake_send(&f->cfg, CC_WAKE_CALLBACKS, 0);
+	assert_int_equal(cc_wake_drain(fd, &dispatch, &callbacks, &due), 5);
+	assert_int_equal(dispatch, 1);
+	assert_int_equal(callbacks, 1);
+	assert_true(fabs(due - 2.0) < 1e-6);
+	cc_wake_close(&f->cfg, fd);
+}
+
+static void test_wake_later_alone_is_not_now(void **state)
+{
+	struct fixture *f = *state;
+	struct cc_err err = { 0 };
+	int fd = cc_wake_listen(&f->cfg, &err);
+	int dispatch = 0, callbacks = 0;
+	double due = HUGE_VAL;
+
+	assert_true(fd >= 0);
+	cc_wake_send(&f->cfg, CC_WAKE_DISPATCH, 1);
+	assert_int_equal(cc_wake_drain(fd, &dispatch, &callbacks, &due), 1);
+	assert_int_equal(dispatch, 0);
+	assert_int_equal(callbacks, 0);
+	assert_true(fabs(due - 1.0) < 1e-6);
+	cc_wake_close(&f->cfg, fd);
+}
+
+static void test_wake_foreign_datagrams_are_ignored(void **state)
+{
+	struct fixture *f = *state;
+	struct cc_err err = { 0 };
+	int fd = cc_wake_listen(&f->cfg, &err);
+	int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	static const char *junk[] = { "x", "d-1", "dnan", "d1e9", "d4.5abc", "" };
+	int dispatch = 0, callbacks = 0;
+	double due = HUGE_VAL;
+
+	assert_true(fd >= 0 && s >= 0);
+	assert_int_equal(cc_wake_path(&f->cfg, a.sun_path, sizeof(a.sun_path)), 0);
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
+		assert_true(sendto(s, junk[i], strlen(junk[i]), 0,
+				   (struct sockaddr *)&a, sizeof(a)) >= 0);
+	cc_wake_drain(fd, &dispatch, &callbacks, &due);
+	assert_int_equal(dispatch, 0);
+	assert_int_equal(callbacks, 0);
+	assert_true(due == HUGE_VAL);
+	close(s);
+	cc_wake_close(&f->cfg, fd);
+}
+
+static void test_wake_send_without_listener_returns(void **state)
+{
+	struct fixture *f = *state;
+	char path[256];
+	struct stat st;
+
+	/* nobody listens: no block, no file made */
+	cc_wake_send(&f->cfg, CC_WAKE_DISPATCH, 0);
+	PATHF(path, "%s/ccdistribute.sock", f->dir);
+	assert_int_equal(stat(path, &st), -1);
+}
+
+static void test_wake_second_listener_refused_stale_replaced(void **state)
+{
+	struct fixture *f = *state;
+	struct cc_err err = { 0 };
+	int fd = cc_wake_listen(&f->cfg, &err), fd2;
+	char path[256];
+	struct stat st;
+
+	assert_true(fd >= 0);
+	assert_int_equal(cc_wake_listen(&f->cfg, &err), -1);
+	assert_non_null(strstr(err.msg, "already listens"));
+	/* a stale socket file (its listener gone) is replaced */
+	close(fd);
+	PATHF(path, "%s/ccdistribute.sock", f->dir);
+	assert_int_equal(stat(path, &st), 0);
+	fd2 = cc_wake_listen(&f->cfg, &err);
+	assert_true(fd2 >= 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	cc_wake_close(&f->cfg, fd2);
+	assert_int_equal(stat(path, &st), -1);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_wake_sent_is_drained),
+		T(test_wake_later_alone_is_not_now),
+		T(test_wake_foreign_datagrams_are_ignored),
+		T(test_wake_send_without_listener_returns),
+		T(test_wake_second_listener_refused_stale_replaced),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
