@@ -9,6 +9,7 @@
  * die with their parent (PR_SET_PDEATHSIG): none is left serving, unseen,
  * on a socket a new parent has replaced. */
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,7 +48,30 @@ int cc_pool_accept(FCGX_Request *r)
 	return 0;
 }
 
-/* The socket, readable and writable by nginx whatever user it runs as;
+static int give_group(const struct cc_config *cfg)
+{
+	struct group *g = getgrnam(cfg->server_socket_group);
+
+	if (!g) {
+		cc_error("server_socket_group: no group '%s'", cfg->server_socket_group);
+		fprintf(stderr, "crowd-server: server_socket_group: no group '%s'\n",
+			cfg->server_socket_group);
+		return -1;
+	}
+	if (chown(cfg->server_socket, (uid_t)-1, g->gr_gid) < 0) {
+		int e = errno;
+		cc_error("cannot give %s to group %s: %s (the pool's user must be "
+			 "in that group: adduser USER %s)", cfg->server_socket,
+			 g->gr_name, strerror(e), g->gr_name);
+		fprintf(stderr, "crowd-server: cannot give %s to group %s: %s (the "
+			"pool's user must be in that group)\n", cfg->server_socket,
+			g->gr_name, strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+/* The socket, readable and writable by nginx (mode 0660, see above);
  * a stale one from a crashed run is replaced. -1 (logged) on failure.
  * libfcgi exit()s with errno when bind or listen fails (os_unix.c,
  * OS_CreateLocalIpcFd), which would bypass our exit codes: a folder we
@@ -77,7 +101,14 @@ static int open_socket(const struct cc_config *cfg)
 		fprintf(stderr, "crowd-server: cannot listen on %s\n", cfg->server_socket);
 		return -1;
 	}
-	chmod(cfg->server_socket, 0666);
+	/* Only nginx may talk to the pool: mode 0660, and the group nginx
+	 * runs with when it is another user's (server_socket_group). */
+	if (chmod(cfg->server_socket, 0660) < 0 ||
+	    (*cfg->server_socket_group && give_group(cfg) < 0)) {
+		close(sock);
+		unlink(cfg->server_socket);
+		return -1;
+	}
 	return sock;
 }
 

@@ -32,6 +32,10 @@ int node_check_in(struct node *n, struct cc_err *err)
 	cc_form_add(&b, "max_workers", n->cfg.max_workers ? num : NULL);
 	cc_form_add(&b, "enabled_actions", n->enabled_actions);
 	cc_form_add(&b, "instance", n->instance);
+	/* Our addition: how often to expect us (the original's node says
+	 * nothing and is expected every 300 s). */
+	snprintf(num, sizeof(num), "%d", n->cfg.check_in_interval);
+	cc_form_add(&b, "check_in_interval", num);
 	if (b.oom) {
 		cc_strbuf_free(&b);
 		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");

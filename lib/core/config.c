@@ -115,6 +115,9 @@ static const struct key keys[] = {
 	  "FastCGI processes of the central pool"),
 	P("", "server_socket", server_socket, "run/crowd-server.sock",
 	  "unix socket of the FastCGI pool"),
+	S("", "server_socket_group", server_socket_group, "",
+	  "group of the pool's socket (mode 0660): nginx's, e.g. www-data, when "
+	  "nginx runs as another user (\"\" = the pool's own group)"),
 	I("", "server_port", server_port, "9173", 1, 65535,
 	  "port nginx listens on for central"),
 	I("", "max_body_kb", max_body_kb, "16384", 1, 1 << 20,

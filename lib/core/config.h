@@ -67,6 +67,7 @@ struct cc_config {
 	/* central server pool */
 	int server_workers;                  /* FastCGI processes */
 	char server_socket[CC_PATH_LEN];     /* unix socket of the pool */
+	char server_socket_group[CC_STR_LEN]; /* its group ("" = the pool's) */
 	int server_port;                     /* nginx listen port */
 	int max_body_kb;                     /* request body limit */
 

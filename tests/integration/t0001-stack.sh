@@ -39,6 +39,10 @@ check "crowd.conf: --set max_body_kb=64 applied" grep -qx "max_body_kb = 64" "$c
 check "crowd.conf: database socket" grep -qx "socket = $MYSQL_SOCKET" "$conf"
 check "crowd.conf: paths inside the stack" grep -qx "log_path = $STACK_DIR/log" "$conf"
 check "actions folder exists" test -d "$CROWD_CONF/actions"
+is "$(stat -c %a "$STACK_DIR/run/crowd-server.sock")" 660 \
+	"the pool's socket is mode 0660 (only nginx, of its user or group, reaches the pool)"
+is "$(stat -c %a "$STACK_DIR/run/ccdistribute.sock" 2>/dev/null || echo none)" none \
+	"with --no-dispatcher there is no wake socket"
 for a in "$REPO"/actions/*/; do
 	[[ -d $a ]] || continue
 	n=$(basename "$a")
