@@ -112,24 +112,32 @@ static int dispatch_once(struct cc_db *db, const struct cc_config *cfg,
 /* ---- the callbacks child ------------------------------------------------ */
 
 /* callbacks_main - deliver callbacks until stopped: due ones are looked
- * for when the parent writes to fd (a job completed), when a delivery
- * ends, and every few seconds (retries come due). */
+ * for when a pool process wakes this process (a job completed: its own
+ * socket, PID_PATH/ccdistribute-callbacks.sock), when a delivery ends,
+ * and every few seconds (retries come due). fd is the read end of a pipe
+ * from the parent: its end (the parent closed it) means stop. */
 static int callbacks_main(const struct cc_config *cfg, int fd, int interval)
 {
 	struct cc_db *db = cc_db_new(cfg);
 	struct cc_callbacks *cb = cc_callbacks_new(cfg);
+	struct cc_err err = { 0 };
 	double next_look = 0;
 	int step = interval < 5 ? interval : 5;
+	int wfd;
 
 	cc_log_init("ccdistribute[callbacks]");
 	if (!db || !cb) {
 		cc_error("out of memory");
 		return CC_EXIT_FAILED;
 	}
+	wfd = cc_wake_listen(cfg, CC_WAKE_CALLBACKS, &err);
+	if (wfd < 0)               /* still delivers, on its timer */
+		cc_error("%s", err.msg);
 	while (!stopping) {
-		struct cc_err err = { 0 };
+		int fds[2] = { fd, wfd };
+		int left, wait_ms, dispatch = 0, callbacks = 0;
+		double due_in = HUGE_VAL;
 		char buf[64];
-		int left, wait_ms;
 
 		if (now() >= next_look) {
 			if (cc_callbacks_start_due(cb, db, &err) < 0)
@@ -137,26 +145,23 @@ static int callbacks_main(const struct cc_config *cfg, int fd, int interval)
 			next_look = now() + step;
 		}
 		wait_ms = (int)((next_look - now()) * 1000);
-		left = cc_callbacks_wait(cb, db, fd, wait_ms > 0 ? wait_ms : 0, &err);
+		left = cc_callbacks_wait(cb, db, fds, 2, wait_ms > 0 ? wait_ms : 0, &err);
 		if (left < 0)
 			complain("callbacks", &err);
-		switch (read(fd, buf, sizeof(buf))) {
-		case 0:                    /* the parent closed the pipe: stop */
-			stopping = 1;
-			break;
-		case -1:
-			break;
-		default:
+		if (wfd >= 0 && cc_wake_drain(wfd, &dispatch, &callbacks, &due_in) > 0 &&
+		    callbacks)
 			next_look = 0;     /* woken: look now */
-		}
+		if (read(fd, buf, sizeof(buf)) == 0)
+			stopping = 1;      /* the parent closed the pipe */
 	}
+	cc_wake_close(cfg, CC_WAKE_CALLBACKS, wfd);
 	cc_callbacks_free(cb);
 	cc_db_free(db);
 	return CC_EXIT_OK;
 }
 
-/* start_callbacks - fork the child; *fd gets the write end of its wake
- * pipe. Returns the pid, or -1. */
+/* start_callbacks - fork the child; *fd gets the write end of its pipe
+ * (closed to stop it). Returns the pid, or -1. */
 static pid_t start_callbacks(const struct cc_config *cfg, int interval, int *fd)
 {
 	int p[2];
@@ -202,7 +207,7 @@ static int run_loop(const struct cc_config *cfg, int interval)
 		fprintf(stderr, "ccdistribute: out of memory\n");
 		return CC_EXIT_FAILED;
 	}
-	wfd = cc_wake_listen(cfg, &err);
+	wfd = cc_wake_listen(cfg, CC_WAKE_DISPATCH, &err);
 	if (wfd < 0) {
 		fprintf(stderr, "ccdistribute: %s\n", err.msg);
 		cc_error("%s", err.msg);
@@ -250,8 +255,6 @@ static int run_loop(const struct cc_config *cfg, int interval)
 			wake = 0;
 			dispatch = 1;
 		}
-		if (callbacks && cb_fd >= 0 && write(cb_fd, "c", 1) < 0 && errno != EAGAIN)
-			cc_warn("waking the callbacks process: %s", strerror(errno));
 		t = now();
 		if (dispatch)
 			next_pass = t;
@@ -280,7 +283,7 @@ static int run_loop(const struct cc_config *cfg, int interval)
 		kill(child, SIGTERM);
 		waitpid(child, NULL, 0);
 	}
-	cc_wake_close(cfg, wfd);
+	cc_wake_close(cfg, CC_WAKE_DISPATCH, wfd);
 	cc_dispatcher_free(d);
 	cc_db_free(db);
 	cc_info("stopped");

@@ -335,7 +335,7 @@ static int server_start(struct server *s)
 
 	/* 2. the dispatcher, until its wake socket exists */
 	snprintf(dout, sizeof(dout), "%s/ccdistribute.out", cfg->log_path);
-	if (cc_wake_path(cfg, wake, sizeof(wake)) < 0) {
+	if (cc_wake_path(cfg, CC_WAKE_DISPATCH, wake, sizeof(wake)) < 0) {
 		cli_fail(CC_EXIT_DAEMON, "%s/ccdistribute.sock: path too long for a "
 			 "unix socket", cfg->pid_path);
 		goto fail;

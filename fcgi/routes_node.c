@@ -29,8 +29,10 @@ void cc_route_node_check_in(struct cc_app *app, struct cc_req *req,
 	struct cc_err err = { 0 };
 	struct cc_node_checkin in = { 0 };
 	char *o1 = NULL, *o2 = NULL, *o3 = NULL, *o4 = NULL, *o5 = NULL;
+	char *o6 = NULL;
 	const char *busy = cc_req_param(req, "busy", &o1);
 	const char *mw = cc_req_param(req, "max_workers", &o2);
+	const char *ci = cc_req_param(req, "check_in_interval", &o6);
 	unsigned long long released = 0;
 	char *end;
 
@@ -59,6 +61,24 @@ void cc_route_node_check_in(struct cc_app *app, struct cc_req *req,
 		}
 		in.max_workers = (int)v;
 	}
+	/* How often the node checks in (it is dropped after
+	 * node_expiry_intervals of them without a sign of life): what it
+	 * announces; else, for our node before it announced it (it sends
+	 * `instance`, and shares this config), check_in_interval; else (the
+	 * original's node, hard-coded) 300 s. */
+	if (ci && *ci) {
+		long v = strtol(ci, &end, 10);
+		if (*end || v < 1 || v > CC_NODE_MAX_INTERVAL) {
+			cc_resp_error(resp, 400, "check_in_interval must be a whole "
+				      "number of seconds from 1 to %d",
+				      CC_NODE_MAX_INTERVAL);
+			goto out;
+		}
+		in.check_in_interval = (int)v;
+	} else {
+		in.check_in_interval = in.instance ? app->cfg->check_in_interval :
+				       CC_NODE_DEFAULT_INTERVAL;
+	}
 	if (cc_node_check_in(app->db, &in, &released, &err) < 0) {
 		cc_resp_fail(resp, &err, "check-in failed");
 		goto out;
@@ -70,6 +90,7 @@ out:
 	free(o3);
 	free(o4);
 	free(o5);
+	free(o6);
 }
 
 void cc_route_node_check_out(struct cc_app *app, struct cc_req *req,

@@ -67,10 +67,15 @@ CREATE TABLE work_units (
   token            CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL,
   last_token       CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL,
   last_pid         INT NULL,
+  -- addition: the deadline of a reservation (set with it, cleared with
+  -- it): past it, any dispatcher's pass releases the unit, so a
+  -- dispatcher that died mid-pass strands nothing for long
+  reserved_until   DATETIME(6) NULL,
   created_at       DATETIME(6) NOT NULL,
   updated_at       DATETIME(6) NOT NULL,
   PRIMARY KEY (id),
   KEY index_work_units_available (status, reservation, node_record_id, id),
+  KEY index_work_units_on_reserved_until (reserved_until),
   KEY index_work_units_on_reservation (reservation),
   KEY index_work_units_on_job_id_status (job_id, status),
   KEY index_work_units_on_node_record_id (node_record_id),
@@ -88,8 +93,22 @@ CREATE TABLE node_records (
   max_workers      INT NULL,
   -- addition: identity of the node process (changes when it restarts)
   instance         VARCHAR(64) NULL,
+  -- additions: central owns capacity and liveness.
+  -- slots_used: units assigned to the node (work_units.node_record_id =
+  -- id), changed in the same statement as each of those units, so it
+  -- equals their count in every committed state (see node_record.c).
+  -- check_in_interval: seconds between the node's check-ins (announced,
+  -- else 300), it is dropped after node_expiry_intervals of them.
+  -- bench_until, bench_s: a node that did not answer POST /work gets no
+  -- work until bench_until (bench_s: that bench's length, doubling from 5
+  -- to 300 s, 0 once a send succeeds or the node checks in)
+  slots_used       INT NOT NULL DEFAULT 0,
+  check_in_interval INT NOT NULL DEFAULT 300,
+  bench_until      DATETIME(6) NULL,
+  bench_s          INT NOT NULL DEFAULT 0,
   created_at       DATETIME(6) NOT NULL,
-  updated_at       DATETIME(6) NOT NULL,     -- last check-in
+  updated_at       DATETIME(6) NOT NULL,     -- last sign of life: check-in,
+                                             -- accepted POST /work or result
   PRIMARY KEY (id),
   UNIQUE KEY index_node_records_on_host (host)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -109,4 +128,4 @@ CREATE TABLE schema_migrations (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- Keep in step with CC_SCHEMA_VERSION in lib/core/db.h.
-INSERT INTO schema_migrations (version) VALUES ('20261202000005');
+INSERT INTO schema_migrations (version) VALUES ('20261209000006');

@@ -248,17 +248,20 @@ static int finish(struct cc_callbacks *cb, struct cc_db *db, struct delivery *d,
 	}
 }
 
-int cc_callbacks_wait(struct cc_callbacks *cb, struct cc_db *db, int fd,
-		      int wait_ms, struct cc_err *err)
+int cc_callbacks_wait(struct cc_callbacks *cb, struct cc_db *db,
+		      const int *fds, int nfds, int wait_ms, struct cc_err *err)
 {
-	struct curl_waitfd extra = { .fd = fd, .events = CURL_WAIT_POLLIN };
+	struct curl_waitfd extra[4];
 	CURLMsg *m;
-	int running = 0, left, rc = 0;
+	int running = 0, left, rc = 0, n = 0;
 
+	for (int i = 0; i < nfds && n < 4; i++)
+		if (fds[i] >= 0)
+			extra[n++] = (struct curl_waitfd){ .fd = fds[i],
+							   .events = CURL_WAIT_POLLIN };
 	curl_multi_perform(cb->multi, &running);
-	if (running || fd >= 0)
-		curl_multi_poll(cb->multi, fd >= 0 ? &extra : NULL, fd >= 0 ? 1 : 0,
-				wait_ms, NULL);
+	if (running || n)
+		curl_multi_poll(cb->multi, n ? extra : NULL, (unsigned)n, wait_ms, NULL);
 	curl_multi_perform(cb->multi, &running);
 	while ((m = curl_multi_info_read(cb->multi, &left))) {
 		struct delivery *d = NULL;
@@ -293,7 +296,7 @@ int cc_callback_deliver_due(struct cc_db *db, const struct cc_config *cfg,
 		*delivered += k;
 		if (!k && !cb->busy)
 			break;
-		if (cc_callbacks_wait(cb, db, -1, 1000, err) < 0)
+		if (cc_callbacks_wait(cb, db, NULL, 0, 1000, err) < 0)
 			rc = -1;
 	}
 	cc_callbacks_free(cb);

@@ -39,10 +39,10 @@ int cc_callbacks_start_due(struct cc_callbacks *cb, struct cc_db *db,
 			   struct cc_err *err);
 
 /* cc_callbacks_wait - wait up to wait_ms for deliveries in flight or for
- * fd (-1: none) to become readable, then record every delivery that
+ * one of the nfds fds to become readable, then record every delivery that
  * ended. Returns how many are still in flight, or -1 (database). */
-int cc_callbacks_wait(struct cc_callbacks *cb, struct cc_db *db, int fd,
-		      int wait_ms, struct cc_err *err);
+int cc_callbacks_wait(struct cc_callbacks *cb, struct cc_db *db,
+		      const int *fds, int nfds, int wait_ms, struct cc_err *err);
 
 /* cc_callback_deliver_due - deliver every due callback and wait for them
  * all (cron's one-shot pass). *delivered counts attempts. 0 or -1. */

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "central/dispatch.h"
 #include "central/lifecycle.h"
 #include "core/form.h"
@@ -26,7 +27,20 @@ struct cc_dispatcher {
 	CURLM *multi;
 	CURL *pool[CC_RESERVATION_LIMIT];   /* reused easy handles, made lazily */
 	struct curl_slist *headers;
+	double last_release;       /* monotonic s of the last sweep of expired
+				    * reservations */
 };
+
+/* Seconds a reservation outlives the node_timeout of its sends. */
+#define RESERVATION_MARGIN 10
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 struct cc_dispatcher *cc_dispatcher_new(const struct cc_config *cfg)
 {
@@ -148,6 +162,18 @@ static long long parse_pid(const char *body)
 	return pid;
 }
 
+/* Give a claimed unit back (its send failed); a failure is only logged:
+ * the reservation's deadline releases it anyway. */
+static void unclaim(struct cc_db *db, const struct cc_reserved_unit *u,
+		    int reservation, const struct cc_node *node)
+{
+	struct cc_err e2 = { 0 };
+
+	if (cc_work_unit_unclaim(db, u->id, reservation, node->id, &e2) < 0)
+		cc_warn("unit %lld: giving back its slot on %s: %s (its "
+			"reservation's deadline will)", u->id, node->host, e2.msg);
+}
+
 /* One round: returns 1 to go on (every unit went out, nodes remain), 0 to
  * stop, -1 on a database failure. */
 static int round_once(struct cc_dispatcher *d, struct cc_db *db,
@@ -159,8 +185,11 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 	struct send sends[CC_RESERVATION_LIMIT];
 	char *actions = NULL;
 	int nn, nu = 0, ns = 0, next = 0, reservation = 0, rc = -1, unsent = 0;
-	int limit;
+	int limit, loose = 0;
 	int lease = (cfg->action_timeout ? cfg->action_timeout : 86400) + cfg->lease_grace;
+	/* A round's sends end within node_timeout (curl's total, connect
+	 * included); the margin covers the statements around them. */
+	int deadline = cfg->node_timeout + RESERVATION_MARGIN;
 	int *dead = NULL;
 
 	memset(sends, 0, sizeof(sends));
@@ -185,31 +214,40 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 			spare += nodes[i].capacity;
 		limit = spare < CC_RESERVATION_LIMIT ? (int)spare : CC_RESERVATION_LIMIT;
 	}
-	nu = cc_work_unit_reserve(db, actions, limit, &reservation, &units, err);
+	nu = cc_work_unit_reserve_for(db, actions, limit, deadline, &reservation,
+				      &units, err);
 	if (nu <= 0) {
 		rc = nu < 0 ? -1 : 0;
 		goto out;
 	}
 	for (int i = 0; i < nu; i++) {
-		int k = pick(nodes, nn, &next, &units[i]);
 		struct cc_strbuf b = { 0 };
+		int k, c = 0;
 
+		/* Claim a slot before sending: the node's list entry is what
+		 * it had when listed; the claim is what holds (another
+		 * dispatcher may have taken the slot since: try another). */
+		while ((k = pick(nodes, nn, &next, &units[i])) >= 0) {
+			c = cc_work_unit_claim(db, units[i].id, reservation,
+					       nodes[k].id, deadline, err);
+			if (c < 0)
+				goto out;
+			if (c)
+				break;
+			nodes[k].capacity = 0;
+		}
 		if (k < 0) {
 			unsent++;
 			continue;
 		}
-		cc_form_add(&b, "work_unit", units[i].payload);
-		if (b.oom) {
-			cc_strbuf_free(&b);
-			unsent++;
-			continue;
-		}
-		if (!d->pool[ns] && !(d->pool[ns] = curl_easy_init())) {
-			cc_strbuf_free(&b);
-			unsent++;
-			continue;
-		}
 		nodes[k].capacity--;
+		cc_form_add(&b, "work_unit", units[i].payload);
+		if (b.oom || (!d->pool[ns] && !(d->pool[ns] = curl_easy_init()))) {
+			cc_strbuf_free(&b);
+			unclaim(db, &units[i], reservation, &nodes[k]);
+			unsent++;
+			continue;
+		}
 		sends[ns].unit = i;
 		sends[ns].node = k;
 		sends[ns].body = b.data;
@@ -234,26 +272,35 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 			if (pid <= 0) {
 				cc_warn("node %s answered POST /work without a pid: %.200s",
 					node->host, s->resp.data ? s->resp.data : "");
+				unclaim(db, u, reservation, node);
 				unsent++;
 				continue;
 			}
-			k = cc_work_unit_assign(db, u->id, reservation, node->id, pid,
-						lease, err);
+			k = cc_work_unit_sent(db, u->id, reservation, node->id, pid,
+					      lease, err);
 			if (k < 0)
 				goto out;
+			/* not recorded: its result came first (and gave the
+			 * slot back), or the node checked out, or the
+			 * reservation passed its deadline */
+			loose += !k;
 			st->sent++;
 			cc_info("unit %lld (%s, job %lld, attempt %d) -> %s pid %lld%s",
 				u->id, u->action, u->job_id, u->attempts, node->host,
-				pid, k ? "" : " (already finished)");
-		} else if (status == 503 && s->resp.data && !strncmp(s->resp.data, "Node Full", 9)) {
-			/* Another dispatcher filled it first: no more for it in
-			 * this round, but it is not overloaded. */
+				pid, k ? "" : " (already finished or released)");
+			continue;
+		}
+		/* not taken: the unit is available again, its slot free */
+		unclaim(db, u, reservation, node);
+		unsent++;
+		if (status == 503 && s->resp.data && !strncmp(s->resp.data, "Node Full", 9)) {
+			/* The node counts differently (another central, units
+			 * it still finishes): none more for it in this round,
+			 * but it is not overloaded. */
 			st->refused++;
-			unsent++;
 			node->capacity = 0;
 		} else if (status == 503) {
 			st->refused++;
-			unsent++;
 			if (!dead[s->node]) {
 				cc_info("node %s is overloaded (503): busy until it "
 					"checks in", node->host);
@@ -263,18 +310,21 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 			}
 			node->capacity = 0;
 		} else if (status == 0) {
-			unsent++;
 			if (!dead[s->node]) {
-				cc_warn("node %s unreachable (%s): removing it and "
-					"releasing its units", node->host, s->errbuf);
-				if (cc_node_remove(db, node->id, err) < 0)
+				int was = node->bench_s;
+				int len = was * 2 < CC_BENCH_MIN_S ? CC_BENCH_MIN_S :
+					  was * 2 > CC_BENCH_MAX_S ? CC_BENCH_MAX_S : was * 2;
+
+				cc_warn("node %s did not answer POST /work (%s): benched "
+					"for %d s, then probed with one unit; its units "
+					"keep their leases", node->host, s->errbuf, len);
+				if (cc_node_bench(db, node->id, err) < 0)
 					goto out;
 				dead[s->node] = 1;
 				st->unreachable++;
 			}
 			node->capacity = 0;
 		} else {
-			unsent++;
 			cc_warn("node %s refused unit %lld: HTTP %ld %.200s", node->host,
 				u->id, status, s->resp.data ? s->resp.data : "");
 		}
@@ -293,9 +343,12 @@ out:
 		free(sends[i].body);
 		cc_strbuf_free(&sends[i].resp);
 	}
-	/* Units sent had their reservation cleared by the assignment; only
-	 * what was not sent (or a failed round) needs releasing. */
-	if (reservation && (unsent || rc < 0)) {
+	/* Units sent had their reservation ended by cc_work_unit_sent, and
+	 * those unclaimed by the unclaim; what is left (not sent, released
+	 * from under us, or a failed round) is released here. Claimed units
+	 * a failed round left behind keep their slot until the reservation's
+	 * deadline (cc_work_unit_release_expired_reservations). */
+	if (reservation && (unsent || loose || rc < 0)) {
 		struct cc_err e2;
 		if (cc_work_unit_cancel_reservations(db, reservation, &e2) < 0)
 			cc_warn("cancelling reservation %d: %s", reservation, e2.msg);
@@ -316,6 +369,16 @@ int cc_dispatch_pass(struct cc_dispatcher *d, struct cc_db *db,
 	if (!stats)
 		stats = &local;
 	memset(stats, 0, sizeof(*stats));
+	/* Reservations past their deadline: their dispatcher died or
+	 * stalled. An indexed SELECT that finds nothing when all is well, at
+	 * most once a second per dispatcher (a pass per unit would otherwise
+	 * pay it per unit). */
+	if (now() - d->last_release >= 1.0) {
+		if (cc_work_unit_release_expired_reservations(db, &stats->released,
+							      err) < 0)
+			return -1;
+		d->last_release = now();
+	}
 	do {
 		stats->rounds++;
 		rc = round_once(d, db, stats, err);
@@ -326,10 +389,11 @@ int cc_dispatch_pass(struct cc_dispatcher *d, struct cc_db *db,
 int cc_dispatch_maintain(struct cc_db *db, const struct cc_config *cfg,
 			 struct cc_err *err)
 {
-	int removed = 0, expired = 0;
+	int removed = 0, expired = 0, fixed = 0;
 
 	if (cc_node_expire(db, cfg, &removed, err) < 0 ||
-	    cc_lifecycle_expire_leases(db, cfg, &expired, err) < 0)
+	    cc_lifecycle_expire_leases(db, cfg, &expired, err) < 0 ||
+	    cc_node_reconcile_slots(db, &fixed, err) < 0)
 		return -1;
-	return removed || expired;
+	return removed || expired || fixed;
 }

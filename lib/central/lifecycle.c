@@ -164,8 +164,8 @@ static int apply(struct cc_db *db, const struct cc_config *cfg,
 	/* A worker's report is kept to recognise it when it comes again; a
 	 * lease expiry keeps what was kept (the late worker is refused). */
 	struct cc_attempt_by by = rep->lease_expired ?
-		(struct cc_attempt_by){ u->last_token, u->last_pid } :
-		(struct cc_attempt_by){ u->token, rep->pid };
+		(struct cc_attempt_by){ u->last_token, u->last_pid, 0 } :
+		(struct cc_attempt_by){ u->token, rep->pid, 1 };
 	int k;
 
 	if (rep->succeeded && u->status == CC_STATUS_SPLITTING &&
@@ -347,8 +347,7 @@ int cc_lifecycle_expire_leases(struct cc_db *db, const struct cc_config *cfg,
 	int rc = 0;
 
 	*expired = 0;
-	if (cc_work_unit_release_stale_reservations(db, err) < 0 ||
-	    cc_work_unit_list_expired(db, &units, &n, err) < 0)
+	if (cc_work_unit_list_expired(db, &units, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct cc_finish f;

@@ -5,8 +5,10 @@
  * succeeded/failed with its outputs in input order and a callback due).
  * Every step of one result runs in one transaction that locks the job row
  * first, then the unit row, so two results arriving at once never merge
- * twice or lose an output. The SQL is the models' (job.c, work_unit.c);
- * the rules are here.
+ * twice or lose an output. The same statement that takes the unit off its
+ * node gives the node its slot back (central owns capacity, see
+ * dispatch.h), and a worker's accepted report refreshes its node. The SQL
+ * is the models' (job.c, work_unit.c); the rules are here.
  *
  * Who may report. A result is recorded only from the worker that holds
  * the unit, once:
@@ -72,9 +74,11 @@ int cc_lifecycle_finish(struct cc_db *db, const struct cc_config *cfg,
 			const struct cc_unit_report *rep, struct cc_finish *f,
 			struct cc_err *err);
 
-/* cc_lifecycle_expire_leases - release reservations whose dispatcher died,
- * then count each unit whose lease passed without a report as a failed
- * attempt ("no result within its lease"). *expired gets the count;
+/* cc_lifecycle_expire_leases - count each unit whose lease passed without
+ * a report as a failed attempt ("no result within its lease"); its node
+ * gets the slot back and is not refreshed. (Reservations whose dispatcher
+ * died have deadlines of their own: cc_work_unit_release_expired_
+ * reservations, on every dispatch pass.) *expired gets the count;
  * callbacks that became due are delivered by the caller's callback pass. */
 int cc_lifecycle_expire_leases(struct cc_db *db, const struct cc_config *cfg,
 			       int *expired, struct cc_err *err);

@@ -13,21 +13,24 @@
 #include "central/wake.h"
 #include "core/log.h"
 
-int cc_wake_path(const struct cc_config *cfg, char *out, size_t len)
+int cc_wake_path(const struct cc_config *cfg, enum cc_wake_what what,
+		 char *out, size_t len)
 {
 	struct sockaddr_un a;
-	int n = snprintf(out, len, "%s/ccdistribute.sock", cfg->pid_path);
+	int n = snprintf(out, len, "%s/ccdistribute%s.sock", cfg->pid_path,
+			 what == CC_WAKE_CALLBACKS ? "-callbacks" : "");
 
 	if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof(a.sun_path))
 		return -1;
 	return 0;
 }
 
-static int fill_addr(const struct cc_config *cfg, struct sockaddr_un *a)
+static int fill_addr(const struct cc_config *cfg, enum cc_wake_what what,
+		     struct sockaddr_un *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->sun_family = AF_UNIX;
-	return cc_wake_path(cfg, a->sun_path, sizeof(a->sun_path));
+	return cc_wake_path(cfg, what, a->sun_path, sizeof(a->sun_path));
 }
 
 void cc_wake_send(const struct cc_config *cfg, enum cc_wake_what what,
@@ -39,7 +42,7 @@ void cc_wake_send(const struct cc_config *cfg, enum cc_wake_what what,
 	char msg[32];
 	int n;
 
-	if (fill_addr(cfg, &a) < 0)
+	if (fill_addr(cfg, what, &a) < 0)
 		return;
 	if (fd < 0) {
 		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -57,18 +60,19 @@ void cc_wake_send(const struct cc_config *cfg, enum cc_wake_what what,
 	if (errno != EAGAIN && time(NULL) - last_warned >= 60) {
 		last_warned = time(NULL);
 		cc_warn("no dispatcher listens on %s (%s): is `ccdistribute --loop` "
-			"running on this host? Until it is, units go out only on "
-			"cron's passes", a.sun_path, strerror(errno));
+			"running on this host? Until it is, units and callbacks go "
+			"out only on cron's passes", a.sun_path, strerror(errno));
 	}
 }
 
-int cc_wake_listen(const struct cc_config *cfg, struct cc_err *err)
+int cc_wake_listen(const struct cc_config *cfg, enum cc_wake_what what,
+		   struct cc_err *err)
 {
 	struct sockaddr_un a;
 	int fd, probe;
 
-	if (fill_addr(cfg, &a) < 0)
-		return cc_err_set(err, CC_ERR_INTERNAL, "%s/ccdistribute.sock: path "
+	if (fill_addr(cfg, what, &a) < 0)
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s/ccdistribute*.sock: path "
 				  "too long for a unix socket", cfg->pid_path);
 	/* Someone listening already? A datagram to a live socket is taken. */
 	probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -122,13 +126,13 @@ int cc_wake_drain(int fd, int *dispatch, int *callbacks, double *due_in)
 	return count;
 }
 
-void cc_wake_close(const struct cc_config *cfg, int fd)
+void cc_wake_close(const struct cc_config *cfg, enum cc_wake_what what, int fd)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 	if (fd < 0)
 		return;
 	close(fd);
-	if (cc_wake_path(cfg, path, sizeof(path)) == 0)
+	if (cc_wake_path(cfg, what, path, sizeof(path)) == 0)
 		unlink(path);
 }

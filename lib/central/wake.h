@@ -1,6 +1,9 @@
 /* wake.h - how a pool process asks the dispatcher of its host for work
  * now, without waiting on it: a datagram on the unix socket
- * PID_PATH/ccdistribute.sock, where `ccdistribute --loop` listens. Sending
+ * PID_PATH/ccdistribute.sock, where `ccdistribute --loop` listens, or, for
+ * callbacks, PID_PATH/ccdistribute-callbacks.sock, where its callbacks
+ * process listens (so a pass stuck on a slow node never delays a
+ * callback, nor a callback a pass). Sending
  * never blocks and never fails a request: when no dispatcher listens (or
  * its queue is full, which means it already has a wake-up pending), the
  * datagram is dropped and the dispatcher's own timer (dispatch_interval)
@@ -22,18 +25,21 @@
 
 enum cc_wake_what { CC_WAKE_DISPATCH = 'd', CC_WAKE_CALLBACKS = 'c' };
 
-/* cc_wake_path - PID_PATH/ccdistribute.sock into out (len bytes); -1 when
- * it does not fit a unix socket address. */
-int cc_wake_path(const struct cc_config *cfg, char *out, size_t len);
+/* cc_wake_path - the socket for what (PID_PATH/ccdistribute.sock, or
+ * PID_PATH/ccdistribute-callbacks.sock) into out (len bytes); -1 when it
+ * does not fit a unix socket address. */
+int cc_wake_path(const struct cc_config *cfg, enum cc_wake_what what,
+		 char *out, size_t len);
 
 /* cc_wake_send - send one wake-up (delay 0 = now). Never blocks. */
 void cc_wake_send(const struct cc_config *cfg, enum cc_wake_what what,
 		  double delay);
 
-/* cc_wake_listen - bind the socket (non-blocking, mode 0660) for
- * ccdistribute --loop. A stale socket file is replaced; one another live
- * dispatcher listens on is not: -1 with err naming it. Returns the fd. */
-int cc_wake_listen(const struct cc_config *cfg, struct cc_err *err);
+/* cc_wake_listen - bind what's socket (non-blocking, mode 0660). A stale
+ * socket file is replaced; one another live process listens on is not:
+ * -1 with err naming it. Returns the fd. */
+int cc_wake_listen(const struct cc_config *cfg, enum cc_wake_what what,
+		   struct cc_err *err);
 
 /* cc_wake_drain - read every pending datagram from fd: *dispatch and
  * *callbacks are set to 1 when one asked for them now, and *due_in
@@ -41,7 +47,7 @@ int cc_wake_listen(const struct cc_config *cfg, struct cc_err *err);
  * Returns the number of messages read. */
 int cc_wake_drain(int fd, int *dispatch, int *callbacks, double *due_in);
 
-/* cc_wake_close - close fd and remove the socket file. */
-void cc_wake_close(const struct cc_config *cfg, int fd);
+/* cc_wake_close - close fd and remove what's socket file. */
+void cc_wake_close(const struct cc_config *cfg, enum cc_wake_what what, int fd);
 
 #endif

@@ -13,7 +13,7 @@
 #include "core/err.h"
 
 /* Keep in step with the INSERT into schema_migrations in sql/schema.sql. */
-#define CC_SCHEMA_VERSION "20261202000005"
+#define CC_SCHEMA_VERSION "20261209000006"
 
 struct cc_db;
 

@@ -7,8 +7,16 @@
  *    overwritten (no ghost assignments);
  *  - the writes of a result are made by central/lifecycle.c inside one
  *    transaction holding the job row, then the unit row;
- *  - an assignment carries a lease; stale reservations (a dispatcher died
- *    mid-pass) are released;
+ *  - an assignment carries a lease; a reservation carries a deadline
+ *    (reserved_until), past which any dispatcher releases it;
+ *  - central owns each node's capacity: node_records.slots_used counts the
+ *    units whose node_record_id is that node, and every statement that
+ *    gives a unit a node or takes it away changes slots_used in the same
+ *    statement (a multiple-table UPDATE: both rows locked, one commit), so
+ *    the counter equals the count in every committed state. A slot is
+ *    claimed by giving the unit its node before it is sent (SQL_CLAIM,
+ *    refused when the node is full), and given back with the unit's
+ *    result, lease expiry, failed send, expired reservation or release;
  *  - the reserving UPDATE gives each unit a fresh assignment token, read
  *    back with the units and sent in the payload: only its holder can
  *    report (lifecycle.c checks it); a recorded attempt moves it to
@@ -50,6 +58,7 @@ static const struct cc_dbcol UNIT_COLS[] = {
 	CC_COL_CHARBUF(struct cc_work_unit, token),
 	CC_COL_CHARBUF(struct cc_work_unit, last_token),
 	CC_COL(struct cc_work_unit, last_pid, CC_COL_I64),
+	CC_COL(struct cc_work_unit, reservation, CC_COL_I64),
 	CC_COL(struct cc_work_unit, options, CC_COL_STR),
 	CC_COL(struct cc_work_unit, host, CC_COL_STR),
 	CC_COL(struct cc_work_unit, running_for, CC_COL_DBL),
@@ -65,32 +74,48 @@ static const char SQL_UNIT_JOB[] =
 static const char SQL_UNIT_LOCK[] =
 	"SELECT id, job_id, status, attempts, worker_pid, node_record_id, position,"
 	" action, token, last_token, last_pid FROM work_units WHERE id = ? FOR UPDATE";
-/* The unit and its job's done counter in one statement (both rows are
- * locked already): one round trip fewer on every unit. The reporter's
- * token and pid come from the caller, never from another column of the
- * row: a multiple-table UPDATE assigns in no set order. */
+/* A recorded attempt gives its node's slot back, in the statement that
+ * takes the unit off the node: the node (bound: the node_record_id read
+ * under the unit's lock; 0 joins nothing) is LEFT JOINed so a unit whose
+ * node is gone still finishes. A worker's report also refreshes its node
+ * (it is alive); a lease expiry does not. */
+#define NODE_JOIN " LEFT JOIN node_records n ON n.id = ?"
+#define NODE_FREED ", n.slots_used = GREATEST(n.slots_used - 1, 0)," \
+	" n.updated_at = IF(?, NOW(6), n.updated_at)"
+/* The unit, its job's done counter and its node's slots in one statement
+ * (the rows are locked already, or are locked by it in the order job,
+ * unit, node): no round trip more on any unit. The reporter's token and
+ * pid, and the last node, come from the caller, never from another column
+ * of the row: a multiple-table UPDATE assigns in no set order. */
 static const char SQL_SUCCEED[] =
-	"UPDATE work_units w, jobs j SET w.status = " CC_SQL_SUCCEEDED ","
+	"UPDATE work_units w JOIN jobs j ON j.id = ?" NODE_JOIN
+	" SET w.status = " CC_SQL_SUCCEEDED ","
 	" w.output = ?, w.time = ?,"
 	" w.attempts = w.attempts + 1, w.node_record_id = NULL,"
-	" w.worker_pid = NULL, w.reservation = NULL, w.lease_until = NULL,"
+	" w.worker_pid = NULL, w.reservation = NULL, w.reserved_until = NULL,"
+	" w.lease_until = NULL,"
 	" w.token = NULL, w.last_token = ?, w.last_pid = ?,"
-	" w.updated_at = NOW(6), j.units_done = j.units_done + 1"
-	" WHERE w.id = ? AND j.id = ?";
+	" w.updated_at = NOW(6), j.units_done = j.units_done + 1" NODE_FREED
+	" WHERE w.id = ?";
 static const char SQL_RETRY[] =
-	"UPDATE work_units SET attempts = ?, output = ?, time = ?,"
-	" last_node_id = node_record_id, node_record_id = NULL,"
-	" worker_pid = NULL, reservation = NULL, lease_until = NULL,"
-	" token = NULL, last_token = ?, last_pid = ?,"
-	" available_at = NOW(6) + INTERVAL ? SECOND, updated_at = NOW(6)"
-	" WHERE id = ?";
+	"UPDATE work_units w" NODE_JOIN
+	" SET w.attempts = ?, w.output = ?, w.time = ?,"
+	" w.last_node_id = ?, w.node_record_id = NULL,"
+	" w.worker_pid = NULL, w.reservation = NULL, w.reserved_until = NULL,"
+	" w.lease_until = NULL,"
+	" w.token = NULL, w.last_token = ?, w.last_pid = ?,"
+	" w.available_at = NOW(6) + INTERVAL ? SECOND, w.updated_at = NOW(6)"
+	NODE_FREED
+	" WHERE w.id = ?";
 static const char SQL_FAIL[] =
-	"UPDATE work_units w, jobs j SET w.status = " CC_SQL_FAILED ","
+	"UPDATE work_units w JOIN jobs j ON j.id = ?" NODE_JOIN
+	" SET w.status = " CC_SQL_FAILED ","
 	" w.output = ?, w.time = ?, w.attempts = ?,"
 	" w.node_record_id = NULL, w.worker_pid = NULL, w.reservation = NULL,"
+	" w.reserved_until = NULL,"
 	" w.lease_until = NULL, w.token = NULL, w.last_token = ?, w.last_pid = ?,"
 	" w.updated_at = NOW(6),"
-	" j.units_done = j.units_done + 1 WHERE w.id = ? AND j.id = ?";
+	" j.units_done = j.units_done + 1" NODE_FREED " WHERE w.id = ?";
 static const char SQL_DELETE_UNIT[] =
 	"DELETE FROM work_units WHERE id = ?";
 /* Index lookups on (job_id, status): never a scan of the job's units. */
@@ -111,7 +136,7 @@ static const char SQL_DELETE_COMPLETE[] =
 static const char SQL_RESERVE[] =
 	"UPDATE work_units FORCE INDEX (index_work_units_available)"
 	" SET reservation = ?, token = LEFT(SHA2(CONCAT(?, ':', id), 256), 32),"
-	" updated_at = NOW(6)"
+	" reserved_until = NOW(6) + INTERVAL ? SECOND, updated_at = NOW(6)"
 	" WHERE status IN " CC_SQL_INCOMPLETE " AND reservation IS NULL"
 	" AND node_record_id IS NULL"
 	" AND (available_at IS NULL OR available_at <= NOW(6))"
@@ -123,13 +148,64 @@ static const char SQL_RESERVED[] =
 	" j.options, w.input_is_json, w.last_node_id, w.token"
 	" FROM work_units w JOIN jobs j ON j.id = w.job_id"
 	" WHERE w.reservation = ? ORDER BY w.id";
-static const char SQL_ASSIGN[] =
-	"UPDATE work_units SET node_record_id = ?, worker_pid = ?,"
-	" reservation = NULL, lease_until = NOW(6) + INTERVAL ? SECOND,"
-	" updated_at = NOW(6)"
-	" WHERE id = ? AND reservation = ? AND status IN " CC_SQL_INCOMPLETE;
+/* The claim: the reserved unit gets its node, and the node one slot,
+ * only while the node has one free (slots_used < max_workers; NULL or 0:
+ * no limit), is not busy and not benched. Both rows change, so 2 rows
+ * affected means claimed. Two dispatchers claiming the node's last slot
+ * serialize on its row lock, and the second sees it full. A node coming
+ * back from the bench gets one unit, its probe: the claim moves
+ * bench_until past the probe's send (its second bound value), so no other
+ * claim, by this dispatcher or another, passes until the probe is
+ * answered (the send clears the bench) or the probe window ends. */
+static const char SQL_CLAIM[] =
+	"UPDATE work_units w JOIN node_records n ON n.id = ?"
+	" SET w.node_record_id = n.id, w.updated_at = NOW(6),"
+	" n.slots_used = n.slots_used + 1,"
+	" n.bench_until = IF(n.bench_s > 0, NOW(6) + INTERVAL ? SECOND,"
+	" n.bench_until)"
+	" WHERE w.id = ? AND w.reservation = ? AND w.node_record_id IS NULL"
+	" AND w.status IN " CC_SQL_INCOMPLETE
+	" AND (n.max_workers IS NULL OR n.max_workers <= 0"
+	" OR n.slots_used < n.max_workers)"
+	" AND n.busy = 0 AND (n.bench_until IS NULL OR n.bench_until <= NOW(6))";
+/* The node took the unit: its pid and lease are recorded and the
+ * reservation ends, only if the unit is still ours on that node (a result
+ * that already arrived, a release or an expired reservation came first:
+ * nothing is overwritten, no ghost assignments). The node is alive: it is
+ * refreshed, and its bench ends. */
+static const char SQL_SENT[] =
+	"UPDATE work_units w JOIN node_records n ON n.id = ?"
+	" SET w.worker_pid = ?, w.reservation = NULL, w.reserved_until = NULL,"
+	" w.lease_until = NOW(6) + INTERVAL ? SECOND, w.updated_at = NOW(6),"
+	" n.updated_at = NOW(6), n.bench_until = NULL, n.bench_s = 0"
+	" WHERE w.id = ? AND w.reservation = ? AND w.node_record_id = n.id";
+/* A claimed unit that did not go out (or whose reservation expired):
+ * back to available, its slot back to the node. */
+static const char SQL_UNCLAIM[] =
+	"UPDATE work_units w JOIN node_records n ON n.id = ?"
+	" SET w.node_record_id = NULL, w.lease_until = NULL,"
+	" w.reservation = NULL, w.reserved_until = NULL, w.updated_at = NOW(6),"
+	" n.slots_used = GREATEST(n.slots_used - 1, 0)"
+	" WHERE w.id = ? AND w.reservation = ? AND w.node_record_id = ?"
+	" AND w.worker_pid IS NULL";
+/* Units of the reservation that hold no node (claimed ones are given
+ * back one by one, with their slots). */
 static const char SQL_CANCEL[] =
-	"UPDATE work_units SET reservation = NULL WHERE reservation = ?";
+	"UPDATE work_units SET reservation = NULL, reserved_until = NULL"
+	" WHERE reservation = ? AND node_record_id IS NULL";
+/* Reservations past their deadline (index_work_units_on_reserved_until:
+ * a pass that finds none reads no row). */
+static const char SQL_RESERVATIONS_PAST[] =
+	"SELECT id, reservation, node_record_id FROM work_units"
+	" WHERE reserved_until < NOW(6) LIMIT 100";
+static const char SQL_RELEASE_RESERVATION[] =
+	"UPDATE work_units SET reservation = NULL, reserved_until = NULL"
+	" WHERE id = ? AND reservation = ? AND node_record_id IS NULL";
+/* Then the node gets back as many slots (SQL_NODE_RELEASED), in the
+ * caller's transaction. */
+static const char SQL_NODE_RELEASED[] =
+	"UPDATE node_records SET slots_used = GREATEST(slots_used - ?, 0)"
+	" WHERE id = ?";
 static const char SQL_RELEASE_NODE[] =
 	"UPDATE work_units SET node_record_id = NULL, worker_pid = NULL,"
 	" lease_until = NULL, updated_at = NOW(6)"
@@ -140,10 +216,6 @@ static const char SQL_EXPIRED[] =
 	" FROM work_units w LEFT JOIN node_records n ON n.id = w.node_record_id"
 	" WHERE w.lease_until < NOW(6) AND w.status IN " CC_SQL_INCOMPLETE
 	" LIMIT 100";
-static const char SQL_STALE_RESERVATIONS[] =
-	"UPDATE work_units SET reservation = NULL"
-	" WHERE reservation IS NOT NULL AND node_record_id IS NULL"
-	" AND updated_at < NOW(6) - INTERVAL 5 MINUTE";
 static const char SQL_BY_WORKER[] =
 	"SELECT w.id, w.job_id, w.action, w.status, w.attempts, w.input, "
 	RUNNING_FOR ", n.host, w.worker_pid"
@@ -151,8 +223,11 @@ static const char SQL_BY_WORKER[] =
 	" WHERE w.worker_pid = ? AND n.host = ? LIMIT 1";
 static const char SQL_ADD_UNITS[] =
 	"UPDATE jobs SET units_total = units_total + ? WHERE id = ?";
+/* A split unit removed: its job counts one unit less, its node gets its
+ * slot back (and is refreshed: its worker reported). */
 static const char SQL_UNIT_REMOVED[] =
-	"UPDATE jobs SET units_total = units_total - 1 WHERE id = ?";
+	"UPDATE jobs j" NODE_JOIN " SET j.units_total = j.units_total - 1"
+	NODE_FREED " WHERE j.id = ?";
 
 static void build_batch(void)
 {
@@ -260,36 +335,45 @@ static struct cc_dbv by_pid(const struct cc_attempt_by *by)
 	return by && by->pid > 0 ? CC_DBI(by->pid) : CC_DBNULL;
 }
 
+static int by_alive(const struct cc_attempt_by *by)
+{
+	return by && by->node_alive;
+}
+
 int cc_work_unit_succeed(struct cc_db *db, const struct cc_work_unit *u,
 			 const char *output, double time,
 			 const struct cc_attempt_by *by, struct cc_err *err)
 {
-	struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), by_token(by),
-			      by_pid(by), CC_DBI(u->id), CC_DBI(u->job_id) };
+	struct cc_dbv p[] = { CC_DBI(u->job_id), CC_DBI(u->node_record_id),
+			      CC_DBS(output), CC_DBD(time), by_token(by),
+			      by_pid(by), CC_DBI(by_alive(by)), CC_DBI(u->id) };
 
-	return cc_db_exec(db, SQL_SUCCEED, p, 6, NULL, NULL, err);
+	return cc_db_exec(db, SQL_SUCCEED, p, 8, NULL, NULL, err);
 }
 
 int cc_work_unit_retry(struct cc_db *db, const struct cc_work_unit *u, int tries,
 		       const char *output, double time, long long backoff_s,
 		       const struct cc_attempt_by *by, struct cc_err *err)
 {
-	struct cc_dbv p[] = { CC_DBI(tries), CC_DBS(output), CC_DBD(time),
+	struct cc_dbv p[] = { CC_DBI(u->node_record_id), CC_DBI(tries),
+			      CC_DBS(output), CC_DBD(time),
+			      u->node_record_id > 0 ? CC_DBI(u->node_record_id) : CC_DBNULL,
 			      by_token(by), by_pid(by), CC_DBI(backoff_s),
-			      CC_DBI(u->id) };
+			      CC_DBI(by_alive(by)), CC_DBI(u->id) };
 
-	return cc_db_exec(db, SQL_RETRY, p, 7, NULL, NULL, err);
+	return cc_db_exec(db, SQL_RETRY, p, 10, NULL, NULL, err);
 }
 
 int cc_work_unit_fail(struct cc_db *db, const struct cc_work_unit *u, int tries,
 		      const char *output, double time,
 		      const struct cc_attempt_by *by, struct cc_err *err)
 {
-	struct cc_dbv p[] = { CC_DBS(output), CC_DBD(time), CC_DBI(tries),
-			      by_token(by), by_pid(by), CC_DBI(u->id),
-			      CC_DBI(u->job_id) };
+	struct cc_dbv p[] = { CC_DBI(u->job_id), CC_DBI(u->node_record_id),
+			      CC_DBS(output), CC_DBD(time), CC_DBI(tries),
+			      by_token(by), by_pid(by), CC_DBI(by_alive(by)),
+			      CC_DBI(u->id) };
 
-	return cc_db_exec(db, SQL_FAIL, p, 7, NULL, NULL, err);
+	return cc_db_exec(db, SQL_FAIL, p, 9, NULL, NULL, err);
 }
 
 int cc_work_unit_replace(struct cc_db *db, const struct cc_work_unit *u,
@@ -297,13 +381,14 @@ int cc_work_unit_replace(struct cc_db *db, const struct cc_work_unit *u,
 			 struct cc_err *err)
 {
 	struct cc_dbv unit[] = { CC_DBI(u->id) };
-	struct cc_dbv job[] = { CC_DBI(u->job_id) };
+	struct cc_dbv job[] = { CC_DBI(u->node_record_id), CC_DBI(1),
+				CC_DBI(u->job_id) };
 
 	if (n && cc_work_unit_create_many(db, u->job_id, u->action,
 					  CC_STATUS_PROCESSING, in, n, err) < 0)
 		return -1;
 	if (cc_db_exec(db, SQL_DELETE_UNIT, unit, 1, NULL, NULL, err) < 0 ||
-	    cc_db_exec(db, SQL_UNIT_REMOVED, job, 1, NULL, NULL, err) < 0)
+	    cc_db_exec(db, SQL_UNIT_REMOVED, job, 3, NULL, NULL, err) < 0)
 		return -1;
 	return 0;
 }
@@ -397,6 +482,14 @@ int cc_work_unit_reserve(struct cc_db *db, const char *actions, int limit,
 			 int *reservation, struct cc_reserved_unit **units,
 			 struct cc_err *err)
 {
+	return cc_work_unit_reserve_for(db, actions, limit, CC_RESERVATION_DEADLINE,
+					reservation, units, err);
+}
+
+int cc_work_unit_reserve_for(struct cc_db *db, const char *actions, int limit,
+			     int deadline_s, int *reservation,
+			     struct cc_reserved_unit **units, struct cc_err *err)
+{
 	struct cc_work_unit *rows = NULL;
 	unsigned long long affected = 0;
 	uint8_t rnd[20];                 /* 16 bytes of secret, 4 of number */
@@ -418,8 +511,9 @@ int cc_work_unit_reserve(struct cc_db *db, const char *actions, int limit,
 	*reservation = (int)(num % 2147483646u) + 1;
 	{
 		struct cc_dbv p[] = { CC_DBI(*reservation), CC_DBSN(secret, 32),
-				      CC_DBS(actions), CC_DBI(limit) };
-		if (cc_db_exec(db, SQL_RESERVE, p, 4, &affected, NULL, err) < 0)
+				      CC_DBI(deadline_s), CC_DBS(actions),
+				      CC_DBI(limit) };
+		if (cc_db_exec(db, SQL_RESERVE, p, 5, &affected, NULL, err) < 0)
 			return -1;
 	}
 	if (!affected)
@@ -469,15 +563,39 @@ void cc_work_unit_reserved_free(struct cc_reserved_unit *units, int n)
 	free(units);
 }
 
-int cc_work_unit_assign(struct cc_db *db, long long id, int reservation,
-			long long node_id, long long pid, int lease_s,
-			struct cc_err *err)
+int cc_work_unit_claim(struct cc_db *db, long long id, int reservation,
+		       long long node_id, int probe_s, struct cc_err *err)
+{
+	struct cc_dbv p[] = { CC_DBI(node_id), CC_DBI(probe_s), CC_DBI(id),
+			      CC_DBI(reservation) };
+	unsigned long long n = 0;
+
+	if (cc_db_exec(db, SQL_CLAIM, p, 4, &n, NULL, err) < 0)
+		return -1;
+	return n == 2 ? 1 : 0;
+}
+
+int cc_work_unit_sent(struct cc_db *db, long long id, int reservation,
+		      long long node_id, long long pid, int lease_s,
+		      struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(node_id), CC_DBI(pid), CC_DBI(lease_s),
 			      CC_DBI(id), CC_DBI(reservation) };
 	unsigned long long n = 0;
 
-	if (cc_db_exec(db, SQL_ASSIGN, p, 5, &n, NULL, err) < 0)
+	if (cc_db_exec(db, SQL_SENT, p, 5, &n, NULL, err) < 0)
+		return -1;
+	return n ? 1 : 0;
+}
+
+int cc_work_unit_unclaim(struct cc_db *db, long long id, int reservation,
+			 long long node_id, struct cc_err *err)
+{
+	struct cc_dbv p[] = { CC_DBI(node_id), CC_DBI(id), CC_DBI(reservation),
+			      CC_DBI(node_id) };
+	unsigned long long n = 0;
+
+	if (cc_db_exec(db, SQL_UNCLAIM, p, 4, &n, NULL, err) < 0)
 		return -1;
 	return n ? 1 : 0;
 }
@@ -493,12 +611,54 @@ int cc_work_unit_release_node(struct cc_db *db, long long node_id,
 			      unsigned long long *released, struct cc_err *err)
 {
 	struct cc_dbv p[] = { CC_DBI(node_id) };
-	return cc_db_exec(db, SQL_RELEASE_NODE, p, 1, released, NULL, err);
+
+	if (cc_db_exec(db, SQL_RELEASE_NODE, p, 1, released, NULL, err) < 0)
+		return -1;
+	if (*released) {
+		struct cc_dbv q[] = { CC_DBI(*released), CC_DBI(node_id) };
+		if (cc_db_exec(db, SQL_NODE_RELEASED, q, 2, NULL, NULL, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
-int cc_work_unit_release_stale_reservations(struct cc_db *db, struct cc_err *err)
+int cc_work_unit_release_expired_reservations(struct cc_db *db, int *released,
+					       struct cc_err *err)
 {
-	return cc_db_exec(db, SQL_STALE_RESERVATIONS, NULL, 0, NULL, NULL, err);
+	struct cc_work_unit *r;
+	size_t n;
+	int rc = 0;
+
+	*released = 0;
+	if (cc_db_select(db, SQL_RESERVATIONS_PAST, NULL, 0, &cc_work_unit_row,
+			 &r, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		unsigned long long k = 0;
+
+		/* each only if it still holds that reservation (and node):
+		 * whatever changed it since the SELECT wins */
+		if (r[i].node_record_id > 0) {
+			int c = cc_work_unit_unclaim(db, r[i].id, (int)r[i].reservation,
+						     r[i].node_record_id, err);
+			if (c < 0)
+				rc = -1;
+			k = (unsigned long long)(c > 0);
+		} else {
+			struct cc_dbv p[] = { CC_DBI(r[i].id), CC_DBI(r[i].reservation) };
+			if (cc_db_exec(db, SQL_RELEASE_RESERVATION, p, 2, &k, NULL,
+				       err) < 0)
+				rc = -1;
+		}
+		if (k) {
+			(*released)++;
+			cc_warn("unit %lld: reservation %lld passed its deadline "
+				"(its dispatcher died or stalled): released", r[i].id,
+				r[i].reservation);
+		}
+	}
+	cc_db_rows_free(&cc_work_unit_row, r, n);
+	return rc;
 }
 
 int cc_work_unit_list_expired(struct cc_db *db, struct cc_work_unit **units,

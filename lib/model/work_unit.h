@@ -15,6 +15,10 @@
 
 #define CC_RESERVATION_LIMIT 25
 
+/* Seconds a reservation holds when the caller gives none
+ * (cc_work_unit_reserve): the default node_timeout (30) + 10. */
+#define CC_RESERVATION_DEADLINE 40
+
 /* An assignment token: 32 lowercase hex digits (128 bits). The reserving
  * UPDATE sets it to LEFT(SHA2(CONCAT(secret, ':', id), 256), 32) with a
  * secret drawn from getrandom for each reservation, so it is unguessable,
@@ -44,6 +48,7 @@ struct cc_work_unit {
 	char token[CC_TOKEN_LEN + 1];
 	char last_token[CC_TOKEN_LEN + 1];
 	long long last_pid;
+	long long reservation;    /* the dispatcher's reservation number, 0 none */
 	/* from joins */
 	char *options;            /* the job's options (JSON object text) */
 	char *host;               /* the node's HOST:PORT */
@@ -91,7 +96,13 @@ int cc_work_unit_lock(struct cc_db *db, long long id, struct cc_work_unit *u,
 struct cc_attempt_by {
 	const char *token;
 	long long pid;
+	int node_alive;           /* a worker reported: refresh the unit's node
+				   * (updated_at); 0 for a lease expiry */
 };
+
+/* Every recorded attempt (succeed, retry, fail, replace) takes the unit off
+ * its node (u->node_record_id, as read by cc_work_unit_lock) and gives the
+ * node its slot back (slots_used - 1) in the same statement. */
 
 /* cc_work_unit_succeed - u succeeded with output: it is complete, and its
  * job's units_done counts it (one statement: both rows are locked). */
@@ -143,40 +154,72 @@ struct cc_reserved_unit {
 	char *payload;            /* work_unit JSON text for POST /work */
 };
 
-/* cc_work_unit_reserve - reserve up to limit available units (not assigned,
- * not reserved, due, action in the comma-separated `actions`, not
- * blacklisted) with reservation number *reservation (chosen here), in one
- * UPDATE that also gives each its assignment token (CC_TOKEN_LEN); then
- * load them. Each payload carries its unit's token. *units is an array
- * (free with cc_work_unit_reserved_free). Returns the count, or -1 (also
- * when no random secret can be drawn). */
+/* cc_work_unit_reserve_for - reserve up to limit available units (not
+ * assigned, not reserved, due, action in the comma-separated `actions`, not
+ * blacklisted) with reservation number *reservation (chosen here) until
+ * deadline_s seconds from now (reserved_until; past it, any dispatcher's
+ * cc_work_unit_release_expired_reservations frees them), in one UPDATE
+ * that also gives each its assignment token (CC_TOKEN_LEN); then load
+ * them. Each payload carries its unit's token. *units is an array (free
+ * with cc_work_unit_reserved_free). Returns the count, or -1 (also when no
+ * random secret can be drawn). */
+int cc_work_unit_reserve_for(struct cc_db *db, const char *actions, int limit,
+			     int deadline_s, int *reservation,
+			     struct cc_reserved_unit **units, struct cc_err *err);
+
+/* cc_work_unit_reserve - the same with CC_RESERVATION_DEADLINE. */
 int cc_work_unit_reserve(struct cc_db *db, const char *actions, int limit,
 			 int *reservation, struct cc_reserved_unit **units,
 			 struct cc_err *err);
 
 void cc_work_unit_reserved_free(struct cc_reserved_unit *units, int n);
 
-/* cc_work_unit_assign - record that the unit runs on node as pid, with a
- * lease of lease_s seconds; only if it is still reserved by reservation and
- * incomplete (a result that already arrived is never overwritten: no ghost
- * assignments). Returns 1 recorded, 0 not (already finished), -1 error. */
-int cc_work_unit_assign(struct cc_db *db, long long id, int reservation,
-			long long node_id, long long pid, int lease_s,
-			struct cc_err *err);
+/* Sending a reserved unit to a node, in three steps:
+ *
+ * cc_work_unit_claim - before the POST: the unit (still reserved by
+ * reservation, unassigned, incomplete) gets node_id as its node, and the
+ * node one of its slots, in one statement, only if the node has a free
+ * slot (slots_used < max_workers), is not busy and not benched. A node
+ * back from the bench is claimed for its probe: no other claim passes for
+ * probe_s seconds. Returns 1 claimed, 0 not (node full, busy or benched;
+ * or the unit is no longer ours), -1 error.
+ *
+ * cc_work_unit_sent - the node answered with pid: record it, with a lease
+ * of lease_s seconds, end the reservation, refresh the node and end its
+ * bench; only if the unit is still ours on that node (a result that
+ * already arrived, the node's check-out or an expired reservation is never
+ * overwritten: no ghost assignments). Returns 1 recorded, 0 not, -1.
+ *
+ * cc_work_unit_unclaim - the send failed: the unit is available again
+ * and the node gets its slot back, only if the unit is still ours on that
+ * node with no pid. Returns 1 released, 0 not, -1. */
+int cc_work_unit_claim(struct cc_db *db, long long id, int reservation,
+		       long long node_id, int probe_s, struct cc_err *err);
+int cc_work_unit_sent(struct cc_db *db, long long id, int reservation,
+		      long long node_id, long long pid, int lease_s,
+		      struct cc_err *err);
+int cc_work_unit_unclaim(struct cc_db *db, long long id, int reservation,
+			 long long node_id, struct cc_err *err);
 
 /* cc_work_unit_cancel_reservations - release every unit still reserved by
- * reservation. */
+ * reservation that holds no node (claimed ones are unclaimed one by one,
+ * or by the deadline). */
 int cc_work_unit_cancel_reservations(struct cc_db *db, int reservation,
 				     struct cc_err *err);
 
-/* cc_work_unit_release_stale_reservations - release reservations whose
- * dispatcher died mid-pass (older than five minutes, never assigned). */
-int cc_work_unit_release_stale_reservations(struct cc_db *db, struct cc_err *err);
+/* cc_work_unit_release_expired_reservations - release up to 100
+ * reservations past their deadline (their dispatcher died or stalled):
+ * the units are available again, a claimed one's node gets its slot back.
+ * One indexed SELECT when there are none. *released counts them. */
+int cc_work_unit_release_expired_reservations(struct cc_db *db, int *released,
+					       struct cc_err *err);
 
 /* cc_work_unit_release_node - units assigned to a node become available
- * again (node and pid cleared); attempts unchanged. Their tokens hold until
- * they are reserved again: a result the node's worker still sends with its
- * token is heard until then. */
+ * again (node and pid cleared); attempts unchanged; the node gets their
+ * slots back. Run it in a transaction that holds the node's row (the
+ * check-in's SELECT ... FOR UPDATE, or the node's removal).
+ * Their tokens hold until they are reserved again: a result the node's
+ * worker still sends with its token is heard until then. */
 int cc_work_unit_release_node(struct cc_db *db, long long node_id,
 			      unsigned long long *released, struct cc_err *err);
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # t0405-no-hostage: central is never held hostage by the parties it calls.
 # A pool process makes no outbound call (it wakes ccdistribute --loop,
-# lib/central/wake.h), so while one node is frozen (SIGSTOP), another is
-# cut off (a checked-in node at an unroutable address, whose connects hang
-# until connect_timeout) and every callback receiver hangs, the API answers
+# lib/central/wake.h), so while one node is frozen (SIGSTOP), another
+# never answers (it checked in once, then only accepts connections: what
+# central sees of a node behind a broken link or a wedged proxy) and every
+# callback receiver hangs, the API answers
 # at once, the healthy nodes keep receiving work, a callback to a refused
 # port is tried at once (not behind the hanging ones), and a hanging
 # callback is never sent twice while it is in flight. Then: the dispatcher
@@ -36,16 +37,16 @@ frozen=${PORTS[2]}
 frozen_pid=$(cat "$STACK_DIR/run/node-$frozen.pid")
 kill -STOP "$frozen_pid"
 diag "froze the node agent on port $frozen (pid $frozen_pid)"
-cutoff_checkin() {
-	http PUT /node/203.0.113.7:9063 -H 'Content-Type: application/x-www-form-urlencoded' \
-		--data-binary 'busy=false&tag=cutoff&max_workers=4&enabled_actions=noop%2Cslow_noop'
-}
-cutoff_checkin
-is "$STATUS" 204 "a node at an unroutable address (TEST-NET-3) checks in"
-# keep it checked in: central drops it when its connect times out
-(while sleep 2; do cutoff_checkin; done) &
-cutoff_loop=$!
-trap 'kill "$cutoff_loop" "$sink_pid" 2>/dev/null; kill -CONT "$frozen_pid" 2>/dev/null; _stack_cleanup' EXIT
+# the silent node: a listener that takes every request and never answers
+silent_port=$(free_port)
+"$SINK" "$silent_port" "$TMP/silent.txt" hang &
+silent_pid=$!
+wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$silent_port" ||
+	diag "the silent node does not listen on $silent_port"
+http PUT "/node/127.0.0.1:$silent_port" -H 'Content-Type: application/x-www-form-urlencoded' \
+	--data-binary 'busy=false&tag=silent&max_workers=4&enabled_actions=noop%2Cslow_noop'
+is "$STATUS" 204 "a node that will never answer checks in (once, as a cut-off node would have)"
+trap 'kill "$silent_pid" "$sink_pid" 2>/dev/null; kill -CONT "$frozen_pid" 2>/dev/null; _stack_cleanup' EXIT
 
 # ---- jobs whose callbacks hang, and one whose callback is refused ------------
 ids=()
@@ -75,7 +76,7 @@ probe() {
 }
 for kind in heartbeat post get; do
 	read -r p50 p99 < <(probe "$kind")
-	diag "$kind: p50 $p50 ms, p99 $p99 ms (frozen node, cut-off node, hanging callbacks)"
+	diag "$kind: p50 $p50 ms, p99 $p99 ms (frozen node, silent node, hanging callbacks)"
 	check "$kind answers at once while nodes and receivers hang (p99 $p99 ms < 1000 ms)" \
 		test "$p99" -lt 1000
 done
@@ -99,7 +100,6 @@ is "$(grep ' /cb/' "$TMP/hang.txt" | cut -d' ' -f2 | sort | uniq -d | wc -l)" 0 
 	"no hanging callback was sent twice while in flight"
 like "$(head -n 1 "$TMP/hang.txt.delivery" 2>/dev/null)" '^[0-9]+:[0-9T:.Z-]+:[0-9.]+$' \
 	"callbacks carry X-CloudCrowd-Delivery: JOB:CREATED_AT:SECONDS"
-kill "$cutoff_loop" 2>/dev/null
 kill -CONT "$frozen_pid"
 
 # ---- a failing unit is retried on time with no other traffic ---------------------

@@ -12,7 +12,8 @@
 # (t0403), a second node on a busy port (t0303), a network cut (t0602).
 . "$(dirname "$0")/lib.sh"
 
-stack_up --nodes 2 --set max_workers=4 --set dispatch_interval=5 --set retry_backoff=1
+stack_up --nodes 2 --set max_workers=4 --set dispatch_interval=5 --set retry_backoff=1 \
+	--set node_timeout=5
 POOL_PIDFILE=$STACK_DIR/run/crowd-server.pid
 
 # run_job NAME N SLEEP: post a slow_noop job of N inputs "NAME-i" and set
@@ -70,21 +71,55 @@ run_job parent 20 0.1
 outputs_ok "after the pool's parent was replaced"
 
 # ---- ccdistribute, mid-pass ------------------------------------------------------
+# Every dispatcher is SIGKILLed while its round waits on a frozen node (its
+# units reserved, their slots claimed): the reservations carry a deadline
+# (node_timeout + 10 s = 15 s here), and a new dispatcher's passes release
+# them once it passes, so nothing stays stranded (it used to be 5 minutes).
+# No reservation ever outlives its deadline by more than a few seconds.
 DISP_PIDFILE=$STACK_DIR/run/ccdistribute.pid
 disp_cmd() { tr '\0' ' ' <"/proc/$(cat "$DISP_PIDFILE")/cmdline"; }
 read -r -a DISP_ARGV <<<"$(disp_cmd)"
+read -r -a PORTS <<<"$NODE_PORTS"
+frozen_pid=$(cat "$STACK_DIR/run/node-${PORTS[1]}.pid")
+# a round hangs on the frozen node: reservations made a second ago or more
+reserved() { (($(sql "SELECT COUNT(*) FROM work_units WHERE reservation IS NOT NULL AND reserved_until < NOW(6) + INTERVAL 14 SECOND") > 0)); }
+# reservations past their deadline by more than 3 s
+overdue() { sql "SELECT COUNT(*) FROM work_units WHERE reserved_until < NOW(6) - INTERVAL 3 SECOND"; }
+kill -STOP "$frozen_pid"      # idle, with free slots: the first round hangs on it
 run_job dispatcher 80 0.3
-sleep 1
-kill -KILL "$(cat "$DISP_PIDFILE")"
-diag "SIGKILLed ccdistribute while units were being dispatched"
-sleep 1
+check "a round waits on the frozen node with units reserved" wait_until 20 reserved
+kill -KILL "$(cat "$DISP_PIDFILE")" 2>/dev/null
+for p in $(pgrep -f "[c]cdistribute -c $CROWD_CONF"); do kill -KILL "$p"; done
+t_kill=$SECONDS
+stranded=$(sql "SELECT COUNT(*) FROM work_units WHERE reservation IS NOT NULL")
+deadline_in=$(sql "SELECT CEIL(TIMESTAMPDIFF(MICROSECOND, NOW(6), MAX(reserved_until)) / 1e6) FROM work_units WHERE reservation IS NOT NULL")
+diag "SIGKILLed every dispatcher mid-pass: $stranded units reserved, deadline in ${deadline_in:-?} s"
+check "no dispatcher is left" bash -c "! pgrep -f '[c]cdistribute -c $CROWD_CONF'"
+check "the reservations carry a deadline within node_timeout + 10 s" \
+	test "${deadline_in:-99}" -le 15
 setsid "${DISP_ARGV[@]}" </dev/null >>"$STACK_DIR/log/ccdistribute.out" 2>&1 &
 echo $! >"$DISP_PIDFILE"
-t0=$SECONDS
-outputs_ok "ccdistribute killed mid-pass and started again" 60
-diag "the job finished $((SECONDS - t0)) s after a new dispatcher started"
-is "$(sql "SELECT COUNT(*) FROM work_units WHERE reservation IS NOT NULL")" 0 \
+worst=0
+while ((SECONDS - t_kill < 60)); do
+	o=$(overdue)
+	((o > worst)) && worst=$o
+	[[ $(curl -s "$CROWD_URL/jobs/$ID" | jq -r .status) == processing ]] || break
+	# the node thaws once the dead dispatcher's deadline has passed
+	((SECONDS - t_kill == 20)) && kill -CONT "$frozen_pid"
+	sleep 0.2
+done
+kill -CONT "$frozen_pid"
+is "$worst" 0 "no reservation outlived its deadline by more than 3 s"
+check "the dead dispatcher's reservations were released by its deadline + 3 s" \
+	test "$(sql "SELECT COUNT(*) FROM work_units WHERE reserved_until < NOW(6) - INTERVAL 3 SECOND")" -eq 0
+outputs_ok "every dispatcher killed mid-pass, a new one started" 60
+diag "the job finished $((SECONDS - t_kill)) s after the kill"
+is "$(sql "SELECT COUNT(*) FROM work_units WHERE reservation IS NOT NULL OR reserved_until IS NOT NULL")" 0 \
 	"no reservation is left behind"
+is "$(sql "SELECT COUNT(*) FROM node_records n WHERE slots_used <> (SELECT COUNT(*) FROM work_units w WHERE w.node_record_id = n.id)")" 0 \
+	"every node's slot count matches the units it holds"
+check "the frozen node is back: it answers its heartbeat" \
+	wait_until 10 curl -sf "http://127.0.0.1:${PORTS[1]}/heartbeat"
 
 # ---- MariaDB, away for 10 s ----------------------------------------------------
 MYSQL_PIDFILE=$STACK_DIR/run/mariadb.pid
@@ -112,7 +147,6 @@ check "crowd-server was not restarted" kill -0 "$(cat "$POOL_PIDFILE")"
 check "ccdistribute was not restarted" kill -0 "$(cat "$DISP_PIDFILE")"
 
 # ---- a node ---------------------------------------------------------------------
-read -r -a PORTS <<<"$NODE_PORTS"
 run_job node 40 0.3
 sleep 2
 kill -KILL "$(cat "$STACK_DIR/run/node-${PORTS[0]}.pid")"

@@ -3,7 +3,11 @@
  * process, on free loopback ports, that record each POST /work body and
  * answer as a node does: 200 {"pid": N}, 503 "Node Full" or
  * "Node Overloaded". Nodes are registered with cc_node_check_in; the
- * database is the fixture's MariaDB. */
+ * database is the fixture's MariaDB. Covered: capacity (slots claimed
+ * before a send, given back by results, lease expiry, refusals; four
+ * racing dispatchers against a node that never refuses), benching and
+ * probing, reservation deadlines, slot reconciliation, node expiry by the
+ * node's own interval. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -458,7 +462,9 @@ static void test_dispatch_full_node_is_not_marked_busy(void **state)
 	node_stop(n);
 }
 
-static void test_dispatch_dead_node_gets_its_units_back(void **state)
+#define SLOTS(node) dbfx_int("SELECT slots_used FROM node_records WHERE id = ?", node)
+
+static void test_dispatch_benches_unreachable_node_and_keeps_its_units(void **state)
 {
 	char host[64];
 	long long ids[3], node;
@@ -468,16 +474,386 @@ static void test_dispatch_dead_node_gets_its_units_back(void **state)
 	snprintf(host, sizeof(host), "127.0.0.1:%d", dead_port());
 	node = check_in(host, -1, "plain");
 	job_with_units("plain", 3, ids);
-	/* one unit was running there already */
+	/* one unit was running there already (it holds a slot) */
 	dbfx_exec("UPDATE work_units SET node_record_id = ?, worker_pid = 77,"
 		  " lease_until = NOW(6) + INTERVAL 1 HOUR WHERE id = ?", node, ids[0]);
+	dbfx_exec("UPDATE node_records SET slots_used = 1 WHERE id = ?", node);
 	pass(&st);
 	assert_int_equal(st.sent, 0);
 	assert_int_equal(st.unreachable, 1);
-	assert_int_equal(dbfx_int("SELECT COUNT(*) FROM node_records WHERE id = ?", node), 0);
-	/* every unit is available again, the running one included */
-	assert_int_equal(AVAILABLE(), 3);
+	/* benched, not removed: 5 s first */
+	assert_int_equal(dbfx_int("SELECT COUNT(*) FROM node_records WHERE id = ?", node), 1);
+	assert_int_equal(dbfx_int("SELECT bench_s FROM node_records WHERE id = ?", node), 5);
+	assert_int_equal(dbfx_int("SELECT bench_until > NOW(6) + INTERVAL 4 SECOND"
+				  " FROM node_records WHERE id = ?", node), 1);
+	/* the running unit keeps its node and lease; the one sent is free
+	 * again, and the slot it claimed is back */
+	assert_int_equal(dbfx_int("SELECT node_record_id FROM work_units WHERE id = ?",
+				  ids[0]), node);
 	assert_int_equal(dbfx_int("SELECT attempts FROM work_units WHERE id = ?", ids[0]), 0);
+	assert_int_equal(AVAILABLE(), 2);
+	assert_int_equal(SLOTS(node), 1);
+	/* benched: the next pass does not try it */
+	pass(&st);
+	assert_int_equal(st.unreachable, 0);
+	assert_int_equal(AVAILABLE(), 2);
+	/* the next bench is twice as long, up to 300 s */
+	dbfx_exec("UPDATE node_records SET bench_until = NOW(6) - INTERVAL 1 SECOND"
+		  " WHERE id = ?", node);
+	pass(&st);
+	assert_int_equal(st.unreachable, 1);
+	assert_int_equal(dbfx_int("SELECT bench_s FROM node_records WHERE id = ?", node), 10);
+	dbfx_exec("UPDATE node_records SET bench_s = 200, bench_until = NULL WHERE id = ?",
+		  node);
+	pass(&st);
+	assert_int_equal(dbfx_int("SELECT bench_s FROM node_records WHERE id = ?", node), 300);
+	assert_int_equal(AVAILABLE(), 2);
+	assert_int_equal(SLOTS(node), 1);
+}
+
+static void test_dispatch_probes_a_node_back_from_the_bench_with_one_unit(void **state)
+{
+	struct fake_node *n = node_start(200, NULL);
+	long long ids[5], node;
+	struct cc_dispatch_stats st;
+
+	(void)state;
+	node = check_in(n->host, 5, "plain");
+	job_with_units("plain", 5, ids);
+	dbfx_exec("UPDATE node_records SET bench_s = 10,"
+		  " bench_until = NOW(6) + INTERVAL 1 HOUR WHERE id = ?", node);
+	pass(&st);
+	assert_int_equal(n->nposts, 0);
+	/* the bench ends: one unit, the probe */
+	dbfx_exec("UPDATE node_records SET bench_until = NOW(6) - INTERVAL 1 SECOND"
+		  " WHERE id = ?", node);
+	pass(&st);
+	assert_int_equal(st.sent, 1);
+	assert_int_equal(n->nposts, 1);
+	/* it answered: the bench is over, and the rest go */
+	assert_int_equal(dbfx_int("SELECT bench_s FROM node_records WHERE id = ?", node), 0);
+	assert_true(dbfx_int("SELECT bench_until FROM node_records WHERE id = ?", node) ==
+		    DBFX_NULL);
+	pass(&st);
+	assert_int_equal(st.sent, 4);
+	assert_int_equal(ASSIGNED_TO(node), 5);
+	assert_int_equal(SLOTS(node), 5);
+	node_stop(n);
+}
+
+static void test_dispatch_check_in_ends_the_bench(void **state)
+{
+	struct fake_node *n = node_start(200, NULL);
+	long long ids[2], node;
+	struct cc_dispatch_stats st;
+
+	(void)state;
+	node = check_in(n->host, -1, "plain");
+	job_with_units("plain", 2, ids);
+	dbfx_exec("UPDATE node_records SET bench_s = 40,"
+		  " bench_until = NOW(6) + INTERVAL 1 HOUR WHERE id = ?", node);
+	pass(&st);
+	assert_int_equal(st.sent, 0);
+	check_in(n->host, -1, "plain");
+	assert_int_equal(dbfx_int("SELECT bench_s FROM node_records WHERE id = ?", node), 0);
+	pass(&st);
+	assert_int_equal(st.sent, 2);
+	node_stop(n);
+}
+
+/* the assignment token central holds for a unit (caller frees) */
+static char *unit_token(long long id)
+{
+	return dbfx_str("SELECT token FROM work_units WHERE id = ?", id);
+}
+
+static int finish(long long id, int ok)
+{
+	struct cc_finish f;
+	struct cc_err err = { 0 };
+	char *tok = unit_token(id);
+	struct cc_unit_report rep = { .unit_id = id, .token = tok, .succeeded = ok,
+				      .output = "{\"output\":\"x\"}" };
+
+	if (cc_lifecycle_finish(dbfx()->db, &dbfx()->cfg, &rep, &f, &err) < 0)
+		fail_msg("finish: %s", err.msg);
+	free(tok);
+	return f.outcome;
+}
+
+static void test_dispatch_slots_come_back_with_results_expiry_and_refusals(void **state)
+{
+	struct fake_node *n = node_start(200, NULL);
+	long long ids[4], node;
+	struct cc_dispatch_stats st;
+	int expired = 0;
+	struct cc_err err = { 0 };
+
+	(void)state;
+	dbfx()->cfg.work_unit_retries = 5;
+	dbfx()->cfg.retry_backoff = 0;
+	node = check_in(n->host, 2, "plain");
+	job_with_units("plain", 4, ids);
+	pass(&st);
+	assert_int_equal(st.sent, 2);
+	assert_int_equal(SLOTS(node), 2);
+	/* a result gives its slot back, and refreshes the node */
+	dbfx_exec("UPDATE node_records SET updated_at = NOW(6) - INTERVAL 100 SECOND"
+		  " WHERE id = ?", node);
+	assert_int_equal(finish(n->unit_ids[0], 1), CC_FINISH_DONE);
+	assert_int_equal(SLOTS(node), 1);
+	assert_int_equal(dbfx_int("SELECT updated_at > NOW(6) - INTERVAL 5 SECOND"
+				  " FROM node_records WHERE id = ?", node), 1);
+	/* a failed attempt (retried) too */
+	assert_int_equal(finish(n->unit_ids[1], 0), CC_FINISH_DONE);
+	assert_int_equal(SLOTS(node), 0);
+	pass(&st);
+	assert_int_equal(st.sent, 2);
+	assert_int_equal(SLOTS(node), 2);
+	/* a lease expiry too, without refreshing the node */
+	dbfx_exec("UPDATE node_records SET updated_at = NOW(6) - INTERVAL 100 SECOND"
+		  " WHERE id = ?", node);
+	dbfx_exec("UPDATE work_units SET lease_until = NOW(6) - INTERVAL 1 SECOND"
+		  " WHERE id = ?", n->unit_ids[2]);
+	if (cc_lifecycle_expire_leases(dbfx()->db, &dbfx()->cfg, &expired, &err) < 0)
+		fail_msg("expire: %s", err.msg);
+	assert_int_equal(expired, 1);
+	assert_int_equal(SLOTS(node), 1);
+	assert_int_equal(dbfx_int("SELECT updated_at < NOW(6) - INTERVAL 90 SECOND"
+				  " FROM node_records WHERE id = ?", node), 1);
+	/* a refused send gives the slot it claimed back */
+	n->answer = 503;
+	n->text503 = "Node Full";
+	pass(&st);
+	assert_true(st.refused >= 1);
+	assert_int_equal(SLOTS(node), 1);
+	assert_int_equal(ASSIGNED_TO(node), 1);
+	/* an accepted POST /work refreshes the node */
+	n->answer = 200;
+	pass(&st);
+	assert_int_equal(st.sent, 1);
+	assert_int_equal(SLOTS(node), 2);
+	assert_int_equal(dbfx_int("SELECT updated_at > NOW(6) - INTERVAL 5 SECOND"
+				  " FROM node_records WHERE id = ?", node), 1);
+	node_stop(n);
+}
+
+/* ---- racing dispatchers against a node that never refuses ---------------- */
+
+struct racer {
+	pthread_t t;
+	volatile int *stop;
+	int passes;
+	char err[sizeof(((struct cc_err *)0)->msg)];
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct cc_db *db = dbfx_connect();
+	struct cc_dispatcher *d = cc_dispatcher_new(&dbfx()->cfg);
+	struct cc_err err = { 0 };
+
+	while (!*r->stop && d) {
+		if (cc_dispatch_pass(d, db, NULL, &err) < 0 && !cc_db_retryable(&err)) {
+			snprintf(r->err, sizeof(r->err), "%s", err.msg);
+			break;
+		}
+		r->passes++;
+	}
+	cc_dispatcher_free(d);
+	cc_db_free(db);
+	return NULL;
+}
+
+static void test_dispatch_racing_dispatchers_never_exceed_max_workers(void **state)
+{
+	/* answers 200 to everything, like the original's node */
+	struct fake_node *n = node_start(200, NULL);
+	struct racer r[4];
+	volatile int stop = 0;
+	long long ids[30], node;
+	int done = 0, max_held = 0, max_slots = 0, rounds = 0;
+
+	(void)state;
+	dbfx()->cfg.work_unit_retries = 3;
+	node = check_in(n->host, 2, "plain");
+	job_with_units("plain", 30, ids);
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < 4; i++) {
+		r[i].stop = &stop;
+		assert_int_equal(pthread_create(&r[i].t, NULL, race, &r[i]), 0);
+	}
+	/* the node finishes what it holds, while four dispatchers race to
+	 * give it more; it never holds more than 2 */
+	while (done < 30 && rounds++ < 3000) {
+		int posts, held, slots;
+
+		pthread_mutex_lock(&n->lock);
+		posts = n->nposts;
+		pthread_mutex_unlock(&n->lock);
+		held = posts - done;
+		slots = (int)SLOTS(node);
+		if (held > max_held)
+			max_held = held;
+		if (slots > max_slots)
+			max_slots = slots;
+		if (held > 0) {
+			long long id;
+			pthread_mutex_lock(&n->lock);
+			id = n->unit_ids[done];
+			pthread_mutex_unlock(&n->lock);
+			/* its pid may not be recorded yet: the token is */
+			if (finish(id, 1) == CC_FINISH_DONE)
+				done++;
+		} else {
+			usleep(1000);
+		}
+	}
+	stop = 1;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(r[i].t, NULL);
+		if (r[i].err[0])
+			fail_msg("dispatcher %d: %s", i, r[i].err);
+		assert_true(r[i].passes > 0);
+	}
+	assert_int_equal(done, 30);
+	assert_int_equal(n->nposts, 30);
+	assert_true(max_held <= 2);
+	assert_true(max_slots <= 2);
+	assert_int_equal(SLOTS(node), 0);
+	assert_int_equal(dbfx_int("SELECT COUNT(*) FROM work_units WHERE reservation"
+				  " IS NOT NULL"), 0);
+	node_stop(n);
+}
+
+static void test_dispatch_releases_reservations_past_their_deadline(void **state)
+{
+	struct fake_node *n = node_start(200, NULL);
+	struct cc_reserved_unit *units = NULL;
+	struct cc_dispatch_stats st;
+	struct cc_err err = { 0 };
+	long long ids[3], node;
+	int reservation, nu;
+
+	(void)state;
+	node = check_in(n->host, 3, "plain");
+	job_with_units("plain", 3, ids);
+	/* a dispatcher reserves three units, claims a slot for one, and
+	 * dies */
+	nu = cc_work_unit_reserve_for(dbfx()->db, "plain", 3, 2, &reservation,
+				      &units, &err);
+	assert_int_equal(nu, 3);
+	assert_int_equal(cc_work_unit_claim(dbfx()->db, units[0].id, reservation,
+					    node, 30, &err), 1);
+	cc_work_unit_reserved_free(units, nu);
+	assert_int_equal(SLOTS(node), 1);
+	assert_int_equal(dbfx_int("SELECT COUNT(*) FROM work_units WHERE"
+				  " reserved_until BETWEEN NOW(6) AND NOW(6) + INTERVAL 2 SECOND"), 3);
+	/* before the deadline, another dispatcher leaves them alone */
+	pass(&st);
+	assert_int_equal(st.sent, 0);
+	assert_int_equal(st.released, 0);
+	/* after it, any pass releases them (the claimed slot comes back)
+	 * and sends them */
+	sleep(2);
+	pass(&st);
+	assert_int_equal(st.released, 3);
+	assert_int_equal(st.sent, 3);
+	assert_int_equal(SLOTS(node), 3);
+	assert_int_equal(ASSIGNED_TO(node), 3);
+	assert_int_equal(n->nposts, 3);
+	assert_int_equal(dbfx_int("SELECT COUNT(*) FROM work_units WHERE"
+				  " reserved_until IS NOT NULL OR reservation IS NOT NULL"), 0);
+	node_stop(n);
+}
+
+static void test_dispatch_restarted_node_gets_its_slots_back(void **state)
+{
+	struct fake_node *n = node_start(200, NULL);
+	long long ids[3], node;
+	struct cc_dispatch_stats st;
+	struct cc_node_checkin in = {
+		.host = n->host, .ip_address = "127.0.0.1", .max_workers = 3,
+		.enabled_actions = "plain", .instance = "restarted",
+	};
+	struct cc_err err = { 0 };
+	unsigned long long released = 0;
+
+	(void)state;
+	node = check_in(n->host, 3, "plain");
+	job_with_units("plain", 3, ids);
+	pass(&st);
+	assert_int_equal(SLOTS(node), 3);
+	/* a new process on the same port: the old one's units and slots go */
+	assert_int_equal(cc_node_check_in(dbfx()->db, &in, &released, &err), 0);
+	assert_int_equal((int)released, 3);
+	assert_int_equal(SLOTS(node), 0);
+	assert_int_equal(AVAILABLE(), 3);
+	pass(&st);
+	assert_int_equal(st.sent, 3);
+	assert_int_equal(SLOTS(node), 3);
+	node_stop(n);
+}
+
+static void test_dispatch_maintain_reconciles_drifted_slots(void **state)
+{
+	struct fake_node *n = node_start(200, NULL);
+	long long ids[3], node;
+	struct cc_dispatch_stats st;
+	struct cc_err err = { 0 };
+
+	(void)state;
+	node = check_in(n->host, 3, "plain");
+	job_with_units("plain", 3, ids);
+	pass(&st);
+	assert_int_equal(SLOTS(node), 3);
+	/* a path that does not keep the counter removes a running unit */
+	dbfx_exec("DELETE FROM work_units WHERE id = ?", ids[1]);
+	assert_int_equal(cc_dispatch_maintain(dbfx()->db, &dbfx()->cfg, &err), 1);
+	assert_int_equal(SLOTS(node), 2);
+	/* and the other way */
+	dbfx_exec("UPDATE node_records SET slots_used = 0 WHERE id = ?", node);
+	assert_int_equal(cc_dispatch_maintain(dbfx()->db, &dbfx()->cfg, &err), 1);
+	assert_int_equal(SLOTS(node), 2);
+	/* nothing to do: nothing changes */
+	assert_int_equal(cc_dispatch_maintain(dbfx()->db, &dbfx()->cfg, &err), 0);
+	node_stop(n);
+}
+
+static void test_dispatch_node_expiry_uses_the_nodes_own_interval(void **state)
+{
+	struct cc_node_checkin in = {
+		.host = "127.0.0.1:1", .ip_address = "127.0.0.1", .max_workers = 2,
+		.enabled_actions = "plain", .check_in_interval = 1,
+	};
+	struct cc_err err = { 0 };
+	unsigned long long released;
+	int removed = 0;
+
+	(void)state;
+	dbfx()->cfg.check_in_interval = 5;
+	dbfx()->cfg.node_expiry_intervals = 3;
+	/* announces 1 s: gone after 3 s of silence */
+	assert_int_equal(cc_node_check_in(dbfx()->db, &in, &released, &err), 0);
+	/* announces none (the original's node): 300 s */
+	in.host = "127.0.0.1:2";
+	in.check_in_interval = 0;
+	assert_int_equal(cc_node_check_in(dbfx()->db, &in, &released, &err), 0);
+	assert_int_equal(dbfx_int("SELECT check_in_interval FROM node_records WHERE"
+				  " port = 2"), 300);
+	dbfx_exec("UPDATE node_records SET updated_at = NOW(6) - INTERVAL 16 SECOND");
+	assert_int_equal(cc_node_expire(dbfx()->db, &dbfx()->cfg, &removed, &err), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(dbfx_int("SELECT COUNT(*) FROM node_records WHERE port = 1"), 0);
+	assert_int_equal(dbfx_int("SELECT COUNT(*) FROM node_records WHERE port = 2"), 1);
+	dbfx_exec("UPDATE node_records SET updated_at = NOW(6) - INTERVAL 901 SECOND");
+	assert_int_equal(cc_node_expire(dbfx()->db, &dbfx()->cfg, &removed, &err), 0);
+	assert_int_equal(removed, 1);
+	/* a bad interval is refused */
+	in.check_in_interval = 86401;
+	assert_int_equal(cc_node_check_in(dbfx()->db, &in, &released, &err), -1);
+	assert_int_equal(err.kind, CC_ERR_BAD_REQUEST);
 }
 
 static void test_dispatch_without_nodes_reserves_nothing(void **state)
@@ -502,7 +878,15 @@ int main(void)
 		DBFX_TEST(test_dispatch_sends_only_actions_the_node_offers),
 		DBFX_TEST(test_dispatch_overloaded_node_leaves_units_available),
 		DBFX_TEST(test_dispatch_full_node_is_not_marked_busy),
-		DBFX_TEST(test_dispatch_dead_node_gets_its_units_back),
+		DBFX_TEST(test_dispatch_benches_unreachable_node_and_keeps_its_units),
+		DBFX_TEST(test_dispatch_probes_a_node_back_from_the_bench_with_one_unit),
+		DBFX_TEST(test_dispatch_check_in_ends_the_bench),
+		DBFX_TEST(test_dispatch_slots_come_back_with_results_expiry_and_refusals),
+		DBFX_TEST(test_dispatch_racing_dispatchers_never_exceed_max_workers),
+		DBFX_TEST(test_dispatch_releases_reservations_past_their_deadline),
+		DBFX_TEST(test_dispatch_restarted_node_gets_its_slots_back),
+		DBFX_TEST(test_dispatch_maintain_reconciles_drifted_slots),
+		DBFX_TEST(test_dispatch_node_expiry_uses_the_nodes_own_interval),
 		DBFX_TEST(test_dispatch_without_nodes_reserves_nothing),
 	};
 

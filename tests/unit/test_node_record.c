@@ -231,7 +231,7 @@ static void test_node_actions_valid_rejects_huge_lists(void **state)
 static void test_node_can_run_matches_whole_names(void **state)
 {
 	char host[] = "vm:9063", actions[] = ",noop,word_count,";
-	struct cc_node node = { 1, host, actions, 4 };
+	struct cc_node node = { 1, host, actions, 4, 0 };
 
 	(void)state;
 	assert_true(cc_node_can_run(&node, "noop"));
@@ -249,7 +249,7 @@ static void test_node_can_run_matches_whole_names(void **state)
 static void test_node_can_run_single_and_empty_lists(void **state)
 {
 	char host[] = "vm:1", one[] = ",noop,", none[] = ",", empty[] = "";
-	struct cc_node node = { 2, host, one, 1 };
+	struct cc_node node = { 2, host, one, 1, 0 };
 
 	(void)state;
 	assert_true(cc_node_can_run(&node, "noop"));
@@ -265,7 +265,7 @@ static void test_node_can_run_ignores_capacity_and_position(void **state)
 {
 	char host[] = "vm:1";
 	char actions[] = ",always_fail,noop,slow_noop,word_count,";
-	struct cc_node node = { 3, host, actions, 0 };
+	struct cc_node node = { 3, host, actions, 0, 0 };
 
 	(void)state;
 	assert_true(cc_node_can_run(&node, "always_fail"));   /* first */
@@ -282,7 +282,7 @@ static void test_node_can_run_longest_names(void **state)
 {
 	char host[] = "vm:1", actions[200];
 	char *name64 = repeat('q', 64), *name63 = repeat('q', 63);
-	struct cc_node node = { 4, host, actions, 1 };
+	struct cc_node node = { 4, host, actions, 1, 0 };
 
 	(void)state;
 	snprintf(actions, sizeof(actions), ",noop,%s,", name64);

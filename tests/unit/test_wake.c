@@ -1,9 +1,10 @@
 /* test_wake.c - lib/central/wake.c, the pool's wake-ups of its host's
  * dispatcher: what is sent is what is drained (now, callbacks, a pass
- * later; several coalesce; the earliest delay wins), sending with nobody
- * listening neither blocks nor fails, a second listener on the same
- * socket is refused while the first lives, and a stale socket file is
- * replaced. Each test has its own pid_path folder. */
+ * later; several coalesce; the earliest delay wins; callbacks have a
+ * socket of their own), sending with nobody listening neither blocks nor
+ * fails, a second listener on the same socket is refused while the first
+ * lives, and a stale socket file is replaced. Each test has its own
+ * pid_path folder. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -58,29 +59,37 @@ static void test_wake_sent_is_drained(void **state)
 {
 	struct fixture *f = *state;
 	struct cc_err err = { 0 };
-	int fd = cc_wake_listen(&f->cfg, &err);
+	int fd = cc_wake_listen(&f->cfg, CC_WAKE_DISPATCH, &err);
+	int cfd = cc_wake_listen(&f->cfg, CC_WAKE_CALLBACKS, &err);
 	int dispatch = 0, callbacks = 0;
 	double due = HUGE_VAL;
 
-	assert_true(fd >= 0);
+	assert_true(fd >= 0 && cfd >= 0);
 	assert_int_equal(cc_wake_drain(fd, &dispatch, &callbacks, &due), 0);
 	cc_wake_send(&f->cfg, CC_WAKE_DISPATCH, 0);
 	cc_wake_send(&f->cfg, CC_WAKE_DISPATCH, 0);
 	cc_wake_send(&f->cfg, CC_WAKE_DISPATCH, 4.5);
 	cc_wake_send(&f->cfg, CC_WAKE_DISPATCH, 2);
 	cc_wake_send(&f->cfg, CC_WAKE_CALLBACKS, 0);
-	assert_int_equal(cc_wake_drain(fd, &dispatch, &callbacks, &due), 5);
+	assert_int_equal(cc_wake_drain(fd, &dispatch, &callbacks, &due), 4);
 	assert_int_equal(dispatch, 1);
-	assert_int_equal(callbacks, 1);
+	assert_int_equal(callbacks, 0);
 	assert_true(fabs(due - 2.0) < 1e-6);
-	cc_wake_close(&f->cfg, fd);
+	/* callbacks go to the callbacks process's own socket */
+	dispatch = 0;
+	due = HUGE_VAL;
+	assert_int_equal(cc_wake_drain(cfd, &dispatch, &callbacks, &due), 1);
+	assert_int_equal(callbacks, 1);
+	assert_int_equal(dispatch, 0);
+	cc_wake_close(&f->cfg, CC_WAKE_DISPATCH, fd);
+	cc_wake_close(&f->cfg, CC_WAKE_CALLBACKS, cfd);
 }
 
 static void test_wake_later_alone_is_not_now(void **state)
 {
 	struct fixture *f = *state;
 	struct cc_err err = { 0 };
-	int fd = cc_wake_listen(&f->cfg, &err);
+	int fd = cc_wake_listen(&f->cfg, CC_WAKE_DISPATCH, &err);
 	int dispatch = 0, callbacks = 0;
 	double due = HUGE_VAL;
 
@@ -90,14 +99,14 @@ static void test_wake_later_alone_is_not_now(void **state)
 	assert_int_equal(dispatch, 0);
 	assert_int_equal(callbacks, 0);
 	assert_true(fabs(due - 1.0) < 1e-6);
-	cc_wake_close(&f->cfg, fd);
+	cc_wake_close(&f->cfg, CC_WAKE_DISPATCH, fd);
 }
 
 static void test_wake_foreign_datagrams_are_ignored(void **state)
 {
 	struct fixture *f = *state;
 	struct cc_err err = { 0 };
-	int fd = cc_wake_listen(&f->cfg, &err);
+	int fd = cc_wake_listen(&f->cfg, CC_WAKE_DISPATCH, &err);
 	int s = socket(AF_UNIX, SOCK_DGRAM, 0);
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	static const char *junk[] = { "x", "d-1", "dnan", "d1e9", "d4.5abc", "" };
@@ -105,7 +114,7 @@ static void test_wake_foreign_datagrams_are_ignored(void **state)
 	double due = HUGE_VAL;
 
 	assert_true(fd >= 0 && s >= 0);
-	assert_int_equal(cc_wake_path(&f->cfg, a.sun_path, sizeof(a.sun_path)), 0);
+	assert_int_equal(cc_wake_path(&f->cfg, CC_WAKE_DISPATCH, a.sun_path, sizeof(a.sun_path)), 0);
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
 		assert_true(sendto(s, junk[i], strlen(junk[i]), 0,
 				   (struct sockaddr *)&a, sizeof(a)) >= 0);
@@ -114,7 +123,7 @@ static void test_wake_foreign_datagrams_are_ignored(void **state)
 	assert_int_equal(callbacks, 0);
 	assert_true(due == HUGE_VAL);
 	close(s);
-	cc_wake_close(&f->cfg, fd);
+	cc_wake_close(&f->cfg, CC_WAKE_DISPATCH, fd);
 }
 
 static void test_wake_send_without_listener_returns(void **state)
@@ -133,22 +142,22 @@ static void test_wake_second_listener_refused_stale_replaced(void **state)
 {
 	struct fixture *f = *state;
 	struct cc_err err = { 0 };
-	int fd = cc_wake_listen(&f->cfg, &err), fd2;
+	int fd = cc_wake_listen(&f->cfg, CC_WAKE_DISPATCH, &err), fd2;
 	char path[256];
 	struct stat st;
 
 	assert_true(fd >= 0);
-	assert_int_equal(cc_wake_listen(&f->cfg, &err), -1);
+	assert_int_equal(cc_wake_listen(&f->cfg, CC_WAKE_DISPATCH, &err), -1);
 	assert_non_null(strstr(err.msg, "already listens"));
 	/* a stale socket file (its listener gone) is replaced */
 	close(fd);
 	PATHF(path, "%s/ccdistribute.sock", f->dir);
 	assert_int_equal(stat(path, &st), 0);
-	fd2 = cc_wake_listen(&f->cfg, &err);
+	fd2 = cc_wake_listen(&f->cfg, CC_WAKE_DISPATCH, &err);
 	assert_true(fd2 >= 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0660);
-	cc_wake_close(&f->cfg, fd2);
+	cc_wake_close(&f->cfg, CC_WAKE_DISPATCH, fd2);
 	assert_int_equal(stat(path, &st), -1);
 }
 
