@@ -174,6 +174,34 @@ static void unclaim(struct cc_db *db, const struct cc_reserved_unit *u,
 			"reservation's deadline will)", u->id, node->host, e2.msg);
 }
 
+/* refused - the attempt of a unit a node refused (HTTP 4xx) fails with
+ * the node's answer as its output, as central's own report (the unit's
+ * token; no worker ran it). -1 on a database failure. */
+static int refused(struct cc_db *db, const struct cc_config *cfg,
+		   const struct cc_reserved_unit *u, const struct cc_node *node,
+		   long status, const char *answer, struct cc_err *err)
+{
+	char why[512];
+	json_t *o;
+	char *out;
+	struct cc_unit_report rep = { .unit_id = u->id, .token = u->token,
+				      .lease_expired = 1, .succeeded = 0 };
+	struct cc_finish f;
+	int rc;
+
+	snprintf(why, sizeof(why), "node %s refused the unit: HTTP %ld %.300s",
+		 node->host, status, answer ? answer : "");
+	o = json_pack("{s:s}", "output", why);
+	out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!out)
+		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
+	rep.output = out;
+	rc = cc_lifecycle_finish(db, cfg, &rep, &f, err);
+	free(out);
+	return rc;
+}
+
 /* One round: returns 1 to go on (every unit went out, nodes remain), 0 to
  * stop, -1 on a database failure. */
 static int round_once(struct cc_dispatcher *d, struct cc_db *db,
@@ -325,8 +353,14 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 			}
 			node->capacity = 0;
 		} else {
+			/* The node refuses this unit itself (too large, not
+			 * valid for it): the attempt fails with the node's
+			 * reason, so a unit is never sent more than
+			 * work_unit_retries times whatever the cause. */
 			cc_warn("node %s refused unit %lld: HTTP %ld %.200s", node->host,
 				u->id, status, s->resp.data ? s->resp.data : "");
+			if (refused(db, cfg, u, node, status, s->resp.data, err) < 0)
+				goto out;
 		}
 	}
 	rc = unsent == 0 ? 1 : 0;

@@ -538,6 +538,7 @@ int cc_work_unit_reserve_for(struct cc_db *db, const char *actions, int limit,
 		u[n].status = w->status;
 		u[n].input_is_json = w->input_is_json;
 		u[n].last_node_id = w->last_node_id;
+		memcpy(u[n].token, w->token, sizeof(u[n].token));
 		u[n].payload = unit_payload(w);
 		u[n].action = w->action;
 		w->action = NULL;

@@ -152,6 +152,7 @@ struct cc_reserved_unit {
 	int attempts, status, input_is_json;
 	char *action;
 	char *payload;            /* work_unit JSON text for POST /work */
+	char token[CC_TOKEN_LEN + 1]; /* its assignment token (in payload) */
 };
 
 /* cc_work_unit_reserve_for - reserve up to limit available units (not

@@ -5,8 +5,9 @@
 # answering (or answered 503 with a JSON error, never 502, while MariaDB
 # was away). Scenarios here: SIGKILL of one pool process, of all of them
 # (three times, a second apart), of the pool's parent, of ccdistribute
-# mid-pass, of MariaDB (restarted 10 s later), of a node; and a result
-# too large for central (the node reports the failure instead). Other faults
+# mid-pass, of MariaDB (restarted 10 s later), of a node; a result too
+# large for central (the node reports the failure instead) and a unit too
+# large for its node (each refusal is a failed attempt). Other faults
 # have their own tests: a frozen node, a cut-off node and hanging
 # callbacks (t0405), a frozen node past its lease (t0402), forged reports
 # (t0403), a second node on a busy port (t0303), a network cut (t0602).
@@ -172,5 +173,19 @@ like "$(jq -c .outputs <<<"$JOB")" "refused by central as too large \\(HTTP 413\
 post_job '{"action":"big_output","inputs":["20"]}'
 wait_job "$ID" 60
 is "$(jq -r '.status' <<<"$JOB")" succeeded "a 20 KB result still goes through"
+
+# ---- a unit too large for its node ------------------------------------------------
+# 30 KB of '/' is 30 KB in the job's JSON but 90 KB form-encoded in
+# POST /work: the node refuses it (413). Each refusal is a failed attempt
+# with the node's reason, so the unit is sent work_unit_retries (2) times,
+# not once per pass forever.
+slashes=$(head -c 30000 /dev/zero | tr '\0' '/')
+json_post /jobs "{\"action\":\"noop\",\"inputs\":[\"$slashes\"]}"
+ID=$(jq -r .id <<<"$BODY")
+wait_job "$ID" 60
+is "$(jq -r .status <<<"$JOB")" failed "a unit its node refuses as too large fails"
+like "$(jq -c .outputs <<<"$JOB")" "refused the unit: HTTP 413" "... with the node's reason"
+is "$(grep -c "refused unit .*HTTP 413" "$STACK_DIR/log/ccdistribute.out")" 2 \
+	"... after work_unit_retries (2) sends, no more"
 
 done_testing
