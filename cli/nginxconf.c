@@ -126,6 +126,50 @@ void cli_nginx_probe(const char *const *addrs, size_t naddrs, int port,
 		snprintf(host, n, "%.*s", (int)hl, a);
 }
 
+/* A path nginx reads back as written inside "...": no quote, no escape,
+ * no variable (auth_basic_user_file and map values expand $NAME). */
+static int plain_path(const char *p)
+{
+	return p && *p && !strpbrk(p, "\"$\\\n\r");
+}
+
+int cli_nginx_auth(const char *htpasswd, const char *node_htpasswd,
+		   char *map, char *auth, size_t n, struct cc_err *err)
+{
+	int km, ka;
+
+	if (!htpasswd) {
+		km = snprintf(map, n, "\t# (http_authentication is off)");
+		ka = snprintf(auth, n, "\t\t# (http_authentication is off)");
+	} else if (!plain_path(htpasswd) ||
+		   (node_htpasswd && !plain_path(node_htpasswd))) {
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "user file path %s: "
+				  "empty, or has a quote, '$', '\\' or a line break",
+				  plain_path(htpasswd) ? node_htpasswd : htpasswd);
+	} else if (!node_htpasswd) {
+		km = snprintf(map, n, "\t# (no node_login: one login for every route)");
+		ka = snprintf(auth, n, "\t\tauth_basic \"CloudCrowd\";\n"
+			      "\t\tauth_basic_user_file \"%s\";", htpasswd);
+	} else {
+		/* The pool routes the raw REQUEST_URI ($request_uri, prefix
+		 * stripped, up to '?'), so the map does too: $uri is decoded
+		 * and normalised ("/jobs/..%2Fnode/x" is "/node/x") and could
+		 * name another route than the pool runs. [^?]* admits a
+		 * CROWD_PREFIX; a path that is not a route gets a 404 anyway. */
+		km = snprintf(map, n,
+			"\tmap \"$request_method $request_uri\" $crowd_auth_file {\n"
+			"\t\t\"~^(PUT|DELETE) [^?]*/node/[^/?]+([?]|$)\" \"%s\";\n"
+			"\t\t\"~^PUT [^?]*/work/[^/?]+([?]|$)\" \"%s\";\n"
+			"\t\tdefault \"%s\";\n"
+			"\t}", node_htpasswd, node_htpasswd, htpasswd);
+		ka = snprintf(auth, n, "\t\tauth_basic \"CloudCrowd\";\n"
+			      "\t\tauth_basic_user_file $crowd_auth_file;");
+	}
+	if (km < 0 || (size_t)km >= n || ka < 0 || (size_t)ka >= n)
+		return cc_err_set(err, CC_ERR_BAD_REQUEST, "user file paths too long");
+	return 0;
+}
+
 int cli_nginx_ssha(const char *login, const char *password,
 		   const unsigned char *salt, size_t salt_len, char *out,
 		   size_t n)

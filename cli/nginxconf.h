@@ -2,8 +2,9 @@
  * template nginx/crowd.conf.in the way stack/start.sh makes it: every
  * placeholder @NAME@ (capitals and '_') is replaced by its value, and a
  * placeholder left over outside a comment line is an error. Also the
- * basic-auth user file line, in nginx's salted SHA-1 scheme ({SSHA}), so
- * no htpasswd tool is needed. Pure: tests/unit/test_cli_nginxconf.c. */
+ * basic-auth directives (one user file, or the clients' and the nodes')
+ * and a user file line, in nginx's salted SHA-1 scheme ({SSHA}), so no
+ * htpasswd tool is needed. Pure: tests/unit/test_cli_nginxconf.c. */
 #ifndef CLI_NGINXCONF_H
 #define CLI_NGINXCONF_H
 
@@ -34,6 +35,18 @@ int cli_nginx_listen(const char *const *addrs, size_t naddrs, int port,
  * port (default port). host gets n bytes. */
 void cli_nginx_probe(const char *const *addrs, size_t naddrs, int port,
 		     char *host, size_t n, int *probe_port);
+
+/* cli_nginx_auth - the values of @AUTH_MAP@ (http level) and @AUTH@ (in
+ * the server): comments only when htpasswd is NULL (http_authentication
+ * off); basic auth from htpasswd on every route when node_htpasswd is NULL
+ * (one login for everybody); else node_htpasswd on the routes of nodes and
+ * workers (PUT and DELETE /node/ID, PUT /work/ID, under any prefix) and
+ * htpasswd on every other route, chosen by a map on the raw request URI,
+ * which is what the pool routes on. map and auth get n bytes each. Returns
+ * 0, or -1 with err (code 2) for a path with a quote, '$', '\' or a line
+ * break, or one too long. */
+int cli_nginx_auth(const char *htpasswd, const char *node_htpasswd,
+		   char *map, char *auth, size_t n, struct cc_err *err);
 
 /* cli_nginx_ssha - "login:{SSHA}BASE64" for nginx's auth_basic_user_file:
  * base64(SHA1(password salt) salt). Returns 0, or -1 if it does not fit. */

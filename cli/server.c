@@ -80,7 +80,9 @@ static char *read_text(const char *path, struct cc_err *err)
 	return text;
 }
 
-static int write_htpasswd(const struct cc_config *cfg, const char *path)
+/* nginx's user file at path holding one user, login. */
+static int write_htpasswd(const char *login, const char *password,
+			  const char *path)
 {
 	unsigned char salt[8];
 	char line[CC_STR_LEN * 2];
@@ -88,7 +90,7 @@ static int write_htpasswd(const struct cc_config *cfg, const char *path)
 	int fd;
 
 	if (getrandom(salt, sizeof(salt), 0) != (ssize_t)sizeof(salt) ||
-	    cli_nginx_ssha(cfg->login, cfg->password, salt, sizeof(salt), line,
+	    cli_nginx_ssha(login, password, salt, sizeof(salt), line,
 			   sizeof(line)) < 0)
 		return cli_fail(CC_EXIT_DAEMON, "cannot make %s", path);
 	/* 0640: nginx's group may read it (chgrp it to nginx's group when
@@ -110,8 +112,8 @@ static int write_nginx_conf(struct server *s)
 	const struct cc_config *cfg = &s->c->cfg;
 	struct cc_err err = { 0 };
 	char tpl_path[PATH_MAX], static_dir[PATH_MAX], temp[PATH_MAX];
-	char htpasswd[PATH_MAX], user_line[128], body[32], auth[PATH_MAX + 64];
-	char keepalive[128];
+	char htpasswd[PATH_MAX], node_htpasswd[PATH_MAX], user_line[128], body[32];
+	char auth[4 * PATH_MAX], auth_map[sizeof(auth)], keepalive[128];
 	char *tpl = NULL, *out = NULL;
 	struct stat st;
 	int rc = CC_EXIT_DAEMON, ka = cfg->server_workers / 2;
@@ -125,6 +127,7 @@ static int write_nginx_conf(struct server *s)
 		snprintf(static_dir, sizeof(static_dir), "%s/static", CC_SOURCE_DIR);
 	snprintf(temp, sizeof(temp), "%s/nginx-temp", cfg->pid_path);
 	snprintf(htpasswd, sizeof(htpasswd), "%s/htpasswd", cfg->pid_path);
+	snprintf(node_htpasswd, sizeof(node_htpasswd), "%s/htpasswd-node", cfg->pid_path);
 	if (cli_mkdir(temp, CC_EXIT_DAEMON) != CC_EXIT_OK)
 		return CC_EXIT_DAEMON;
 	if (geteuid() == 0)
@@ -134,14 +137,20 @@ static int write_nginx_conf(struct server *s)
 		snprintf(user_line, sizeof(user_line),
 			 "# (not root: workers run as this user)");
 	snprintf(body, sizeof(body), "%d", cfg->max_body_kb);
-	if (cfg->http_authentication) {
-		if (write_htpasswd(cfg, htpasswd) != CC_EXIT_OK)
-			return CC_EXIT_DAEMON;
-		snprintf(auth, sizeof(auth), "\t\tauth_basic \"CloudCrowd\";\n"
-			 "\t\tauth_basic_user_file \"%s\";", htpasswd);
-	} else {
-		snprintf(auth, sizeof(auth), "\t\t# (http_authentication is off)");
-	}
+	/* With node_login, a user file for the clients (login) and one for
+	 * nodes and workers: neither may use the other's routes. Without, the
+	 * one file of the original's single login; no stale node file. */
+	unlink(node_htpasswd);
+	if (cfg->http_authentication &&
+	    (write_htpasswd(cfg->login, cfg->password, htpasswd) != CC_EXIT_OK ||
+	     (cc_config_node_auth(cfg) &&
+	      write_htpasswd(cfg->node_login, cfg->node_password,
+			     node_htpasswd) != CC_EXIT_OK)))
+		return CC_EXIT_DAEMON;
+	if (cli_nginx_auth(cfg->http_authentication ? htpasswd : NULL,
+			   cc_config_node_auth(cfg) ? node_htpasswd : NULL,
+			   auth_map, auth, sizeof(auth), &err) < 0)
+		return cli_fail(CC_EXIT_DAEMON, "nginx configuration: %s", err.msg);
 	if (ka > 0)
 		snprintf(keepalive, sizeof(keepalive),
 			 "\t\tkeepalive %d;\n\t\tkeepalive_timeout 5s;", ka);
@@ -159,6 +168,7 @@ static int write_nginx_conf(struct server *s)
 		{ "KEEP_CONN", ka > 0 ? "\t\t\tfastcgi_keep_conn on;" :
 					"\t\t\t# (fastcgi_keep_conn off)" },
 		{ "LISTEN", s->listen },
+		{ "AUTH_MAP", auth_map },
 		{ "AUTH", auth },
 		{ "STATIC_DIR", static_dir },
 	};

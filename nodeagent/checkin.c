@@ -40,6 +40,9 @@ int node_check_in(struct node *n, struct cc_err *err)
 		cc_strbuf_free(&b);
 		return cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	}
+	/* The node credentials (node_login, else login): a client's may not
+	 * check a node in. Set per call, n->http being main.c's. */
+	cc_http_set_auth(n->http, cc_http_node_auth(&n->cfg));
 	if (cc_http_request(n->http, "PUT", url, b.data, n->cfg.server_timeout,
 			    &resp, err) == 0) {
 		if (resp.status >= 200 && resp.status < 300)
@@ -61,6 +64,7 @@ void node_check_out(struct node *n)
 	char url[CC_STR_LEN * 2 + 16];
 
 	snprintf(url, sizeof(url), "%s/node/%s", n->central, n->identity);
+	cc_http_set_auth(n->http, cc_http_node_auth(&n->cfg));
 	if (cc_http_request(n->http, "DELETE", url, NULL, n->cfg.server_timeout,
 			    &resp, &err) < 0)
 		cc_warn("check-out failed: %s", err.msg);

@@ -1,8 +1,9 @@
 /* httpd.c - the node's HTTP server (libmicrohttpd, a thread per connection
  * so a POST /work waiting for its spawn never holds up a heartbeat). Routes
  * are one table. Bodies are gathered up to max_body_kb (413 beyond);
- * basic auth is required on every route when http_authentication is on. The
- * listening socket is close-on-exec (MHD opens it with SOCK_CLOEXEC; we set
+ * basic auth with the node credentials (node_login, else login) is
+ * required on every route when http_authentication is on. The listening
+ * socket is close-on-exec (MHD opens it with SOCK_CLOEXEC; we set
  * FD_CLOEXEC again in case a build does not), so actions never inherit it
  * (PITFALLS 6).
  *
@@ -226,9 +227,11 @@ static int authorized(struct node *n, struct MHD_Connection *c)
 	char *pass = NULL, *user;
 	int ok;
 
+	/* Only central calls a node: the node credentials (node_login when
+	 * set), never a client's login. */
 	user = MHD_basic_auth_get_username_password(c, &pass);
-	ok = user && pass && same(user, n->cfg.login) &&
-	     same(pass, n->cfg.password);
+	ok = user && pass && same(user, cc_config_node_login(&n->cfg)) &&
+	     same(pass, cc_config_node_password(&n->cfg));
 	if (user)
 		MHD_free(user);
 	if (pass)

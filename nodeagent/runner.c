@@ -291,11 +291,14 @@ static void report(struct run *r, pid_t pid, int succeeded, json_t *value,
 		struct cc_err err = { 0 };
 		int rc = -1, wait;
 
-		if (h)
+		if (h) {
+			/* A report is a node route: the node credentials. */
+			cc_http_set_auth(h, cc_http_node_auth(&n->cfg));
 			rc = cc_http_request(h, "PUT", url, form, n->cfg.server_timeout,
 					     &resp, &err);
-		else
+		} else {
 			cc_err_set(&err, CC_ERR_INTERNAL, "out of memory");
+		}
 		node_http_put(n, h);
 		if (rc == 0 && resp.status >= 200 && resp.status < 300) {
 			cc_info("unit %lld: reported %s (HTTP %ld, attempt %d)", id,
@@ -399,6 +402,10 @@ static pid_t execute(struct run *r, json_t **value, int *ok)
 			cc_err_set(&err, CC_ERR_INTERNAL, "out of memory");
 			goto failed;
 		}
+		/* Never the node credentials to an input's host, which a
+		 * client chose: the clients' login as before, or none. */
+		cc_http_set_auth(h, n->cfg.http_authentication ? CC_HTTP_AUTH_CLIENT :
+				 CC_HTTP_AUTH_NONE);
 		int rc = cc_http_download(h, u->input, input_path,
 					  (long long)n->cfg.max_download_mb << 20,
 					  limit, &err);

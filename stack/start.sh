@@ -10,6 +10,9 @@
 #   --nodes N          node agents to start (default 1)
 #   --no-dispatcher    do not start ccdistribute --loop
 #   --auth             http_authentication on (login crowd, random password)
+#   --node-auth        --auth, and node credentials of their own (node_login
+#                      crowd-node, random node_password): nginx takes only
+#                      them on the node routes, only login on the others
 #   --port P           nginx (central) port          (default: a free one)
 #   --node-port P      first node port, then P+1 ... (default: free ones)
 #   --mysql-port P     MariaDB TCP port on 127.0.0.1 (default: a free one)
@@ -21,6 +24,8 @@
 #   --timeout S        readiness timeout per component (default 60)
 # Writes DIR/env (sourceable): CROWD_URL CROWD_CONF CROWD_PORT NODE_PORTS
 # NODE_PORT MYSQL_SOCKET MYSQL_PORT STACK_DIR BIN REPO VARIANT CROWD_AUTH
+# CROWD_NODE_LOGIN CROWD_NODE_PASSWORD (what nodes send: node_login and
+# node_password, or login and password without them)
 # CROWD_LOGIN CROWD_PASSWORD CLOUD_CROWD_CONFIG.
 set -euo pipefail
 
@@ -37,6 +42,7 @@ DIR=""
 NODES=1
 DISPATCHER=1
 AUTH=0
+NODE_AUTH=0
 PORT=""
 NODE_PORT=""
 MYSQL_PORT=""
@@ -53,6 +59,7 @@ while [[ $# -gt 0 ]]; do
 	--nodes) need_arg "$@"; num_arg "$1" "$2"; NODES=$2; shift 2 ;;
 	--no-dispatcher) DISPATCHER=0; shift ;;
 	--auth) AUTH=1; shift ;;
+	--node-auth) AUTH=1; NODE_AUTH=1; shift ;;
 	--port) need_arg "$@"; num_arg "$1" "$2"; PORT=$2; shift 2 ;;
 	--node-port) need_arg "$@"; num_arg "$1" "$2"; NODE_PORT=$2; shift 2 ;;
 	--mysql-port) need_arg "$@"; num_arg "$1" "$2"; MYSQL_PORT=$2; shift 2 ;;
@@ -170,6 +177,7 @@ TOP_KEYS=(central_server max_workers local_storage_path temp_storage_path
 	node_expiry_intervals dispatch_interval retry_backoff node_host
 	node_port server_workers server_socket server_port max_body_kb
 	http_authentication login password)
+((NODE_AUTH)) && TOP_KEYS+=(node_login node_password)
 declare -A TOP=(
 	[central_server]=$CROWD_URL
 	[max_workers]=4
@@ -193,6 +201,10 @@ declare -A TOP=(
 	[login]=$LOGIN
 	[password]=$PASSWORD
 )
+if ((NODE_AUTH)); then
+	TOP[node_login]=crowd-node
+	TOP[node_password]=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+fi
 DB_KEYS=(host port socket username password database)
 declare -A DB=(
 	[host]=127.0.0.1
@@ -228,6 +240,9 @@ yes | true | on | 1) AUTH=1 ;;
 esac
 LOGIN=${TOP[login]}
 PASSWORD=${TOP[password]}
+NODE_LOGIN=${TOP[node_login]:-}
+NODE_PASSWORD=${TOP[node_password]:-}
+NODE_AUTH=$((AUTH && ${#NODE_LOGIN} && ${#NODE_PASSWORD} ? 1 : 0))
 MAX_BODY_KB=${TOP[max_body_kb]}
 WORKERS=${TOP[server_workers]}
 say "wrote $CONF/crowd.conf${SETS[*]:+ (with --set ${SETS[*]})}"
@@ -354,13 +369,28 @@ if ((EUID == 0)); then
 else
 	user_line="# (not root: workers run as $(id -un))"
 fi
+# As cli_nginx_auth (cli/nginxconf.c) makes them: keep the two in step.
+auth_map=$'\t# (http_authentication is off)'
 auth_block=$'\t\t# (http_authentication is off)'
+make_htpasswd() { # FILE LOGIN PASSWORD
+	htpasswd -c -b -m "$1" "$2" "$3" >/dev/null 2>"$LOG/htpasswd.out" ||
+		{ tail_log "$LOG/htpasswd.out"; die "htpasswd failed"; }
+	chmod 640 "$1" # nginx's group may read it, nobody else
+}
+rm -f -- "$CONF/htpasswd-node"
 if ((AUTH)); then
 	[[ -n $LOGIN && -n $PASSWORD ]] || die "http_authentication needs login and password"
-	htpasswd -c -b -m "$CONF/htpasswd" "$LOGIN" "$PASSWORD" >/dev/null 2>"$LOG/htpasswd.out" ||
-		{ tail_log "$LOG/htpasswd.out"; die "htpasswd failed"; }
-	chmod 640 "$CONF/htpasswd" # nginx's group may read it, nobody else
+	make_htpasswd "$CONF/htpasswd" "$LOGIN" "$PASSWORD"
+	auth_map=$'\t# (no node_login: one login for every route)'
 	auth_block=$'\t\tauth_basic "CloudCrowd";\n\t\tauth_basic_user_file "'"$CONF/htpasswd\";"
+fi
+if ((NODE_AUTH)); then
+	make_htpasswd "$CONF/htpasswd-node" "$NODE_LOGIN" "$NODE_PASSWORD"
+	auth_map=$'\tmap "$request_method $request_uri" $crowd_auth_file {\n'
+	auth_map+=$'\t\t"~^(PUT|DELETE) [^?]*/node/[^/?]+([?]|$)" "'"$CONF/htpasswd-node"$'";\n'
+	auth_map+=$'\t\t"~^PUT [^?]*/work/[^/?]+([?]|$)" "'"$CONF/htpasswd-node"$'";\n'
+	auth_map+=$'\t\tdefault "'"$CONF/htpasswd"$'";\n\t}'
+	auth_block=$'\t\tauth_basic "CloudCrowd";\n\t\tauth_basic_user_file $crowd_auth_file;'
 fi
 keepalive=$((WORKERS / 2))
 if ((keepalive > 0)); then
@@ -379,6 +409,7 @@ tpl=${tpl//@SOCKET@/$SERVER_SOCKET}
 tpl=${tpl//@UPSTREAM_KEEPALIVE@/$ka_block}
 tpl=${tpl//@KEEP_CONN@/$kc_block}
 tpl=${tpl//@LISTEN@/127.0.0.1:$PORT}
+tpl=${tpl//@AUTH_MAP@/$auth_map}
 tpl=${tpl//@AUTH@/$auth_block}
 tpl=${tpl//@STATIC_DIR@/$REPO/static}
 left=$(grep -v '^[[:space:]]*#' <<<"$tpl" | grep -o '@[A-Z_]*@' | head -n 1 || true)
@@ -392,11 +423,19 @@ fi
 spawn nginx "$RUN/nginx.pid" "$LOG/nginx.out" "${NGINX[@]}" -g 'daemon off;'
 CURL_AUTH=()
 ((AUTH)) && CURL_AUTH=(-u "$LOGIN:$PASSWORD")
+# What nodes send and take (cc_config_node_login): node_login, else login.
+if ((!NODE_AUTH)); then
+	NODE_LOGIN=$LOGIN
+	NODE_PASSWORD=$PASSWORD
+fi
+CURL_NODE_AUTH=()
+((AUTH)) && CURL_NODE_AUTH=(-u "$NODE_LOGIN:$NODE_PASSWORD")
 http_code() {
 	curl -s -o /dev/null -w '%{http_code}' --max-time 2 "${CURL_AUTH[@]}" "$1" 2>/dev/null || true
 }
 nginx_answers() { [[ $(http_code "$CROWD_URL/heartbeat") != 000 ]]; }
 heartbeat() { [[ $(curl -s --max-time 2 "${CURL_AUTH[@]}" "$1/heartbeat" 2>/dev/null) == buh-bump ]]; }
+node_heartbeat() { [[ $(curl -s --max-time 2 "${CURL_NODE_AUTH[@]}" "$1/heartbeat" 2>/dev/null) == buh-bump ]]; }
 wait_ready nginx "$RUN/nginx.pid" "$LOG/nginx-error.log" "$TIMEOUT" nginx_answers ||
 	die "nginx did not start (logs: $LOG/nginx-error.log, $LOG/nginx.out)"
 if ((HAVE_SERVER)); then
@@ -437,7 +476,7 @@ node_registered() {
 	[[ $(mysql_client "$MYSQL_SOCKET" -N -B "$DBNAME" \
 		-e "SELECT COUNT(*) FROM node_records WHERE host = '127.0.0.1:$1'") -ge 1 ]]
 }
-node_ready() { heartbeat "http://127.0.0.1:$1" && node_registered "$1"; }
+node_ready() { node_heartbeat "http://127.0.0.1:$1" && node_registered "$1"; }
 if ((NODES > 0)); then
 	if [[ ! -x $BIN/crowd-node ]]; then
 		missing "$BIN/crowd-node" "no node agents"
@@ -460,12 +499,15 @@ fi
 {
 	printf '# Source me: the private CloudCrowd-C stack in %s\n' "$DIR"
 	for v in CROWD_URL CROWD_PORT NODE_PORTS NODE_PORT MYSQL_SOCKET MYSQL_PORT \
-		STACK_DIR BIN REPO VARIANT CROWD_AUTH CROWD_LOGIN CROWD_PASSWORD; do
+		STACK_DIR BIN REPO VARIANT CROWD_AUTH CROWD_LOGIN CROWD_PASSWORD \
+		CROWD_NODE_LOGIN CROWD_NODE_PASSWORD; do
 		case $v in
 		STACK_DIR) val=$DIR ;;
 		CROWD_AUTH) val=$([[ $AUTH == 1 ]] && echo yes || echo no) ;;
 		CROWD_LOGIN) val=$LOGIN ;;
 		CROWD_PASSWORD) val=$PASSWORD ;;
+		CROWD_NODE_LOGIN) val=$NODE_LOGIN ;;
+		CROWD_NODE_PASSWORD) val=$NODE_PASSWORD ;;
 		*) val=${!v} ;;
 		esac
 		printf 'export %s=%q\n' "$v" "$val"

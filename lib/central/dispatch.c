@@ -135,8 +135,8 @@ static void prepare(struct cc_dispatcher *d, struct send *s, CURL *easy,
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, s->errbuf);
 	if (d->cfg->http_authentication) {
 		curl_easy_setopt(easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(easy, CURLOPT_USERNAME, d->cfg->login);
-		curl_easy_setopt(easy, CURLOPT_PASSWORD, d->cfg->password);
+		curl_easy_setopt(easy, CURLOPT_USERNAME, cc_config_node_login(d->cfg));
+		curl_easy_setopt(easy, CURLOPT_PASSWORD, cc_config_node_password(d->cfg));
 	}
 }
 

@@ -64,6 +64,11 @@ static const struct key keys[] = {
 	  "HTTP basic auth between every party (yes/no)"),
 	S("", "login", login, "", "basic auth user"),
 	X("", "password", password, "", "basic auth password"),
+	S("", "node_login", node_login, "",
+	  "basic auth user of nodes and workers (check-in, results) and of central "
+	  "calling nodes, apart from clients' login (empty = login)"),
+	X("", "node_password", node_password, "",
+	  "basic auth password of node_login"),
 	P("", "actions_path", actions_path, "actions", "folder of actions"),
 	S("", "disabled_actions", disabled_actions, "",
 	  "comma-separated actions this node does not offer"),
@@ -374,6 +379,13 @@ static int validate(struct cc_config *cfg, const struct parse_state *st,
 		return cc_err_set(err, CC_ERR_INTERNAL, "%s: http_authentication: login and password "
 				  "are required when it is on",
 				  where_key(st, "http_authentication", w, sizeof(w)));
+	/* Half a node credential would silently fall back to login: refuse. */
+	if (!*cfg->node_login != !*cfg->node_password)
+		return cc_err_set(err, CC_ERR_INTERNAL, "%s: %s: %s is required with it",
+				  where_key(st, *cfg->node_login ? "node_login" :
+					    "node_password", w, sizeof(w)),
+				  *cfg->node_login ? "node_login" : "node_password",
+				  *cfg->node_login ? "node_password" : "node_login");
 	if (strncmp(cfg->central_server, "http://", 7) &&
 	    strncmp(cfg->central_server, "https://", 8))
 		return cc_err_set(err, CC_ERR_INTERNAL, "%s: central_server: '%s' is not an http(s) URL",
@@ -490,6 +502,21 @@ void cc_config_dump(const struct cc_config *cfg, FILE *out)
 		else
 			fprintf(out, "%s = %d\n", k->name, *(const int *)(const void *)p);
 	}
+}
+
+int cc_config_node_auth(const struct cc_config *cfg)
+{
+	return *cfg->node_login && *cfg->node_password;
+}
+
+const char *cc_config_node_login(const struct cc_config *cfg)
+{
+	return cc_config_node_auth(cfg) ? cfg->node_login : cfg->login;
+}
+
+const char *cc_config_node_password(const struct cc_config *cfg)
+{
+	return cc_config_node_auth(cfg) ? cfg->node_password : cfg->password;
 }
 
 int cc_config_action_disabled(const struct cc_config *cfg, const char *name)

@@ -29,6 +29,8 @@ struct cc_config {
 	int http_authentication;             /* bool */
 	char login[CC_STR_LEN];
 	char password[CC_STR_LEN];           /* sensitive */
+	char node_login[CC_STR_LEN];         /* "" = nodes use login */
+	char node_password[CC_STR_LEN];      /* sensitive; set with node_login */
 	char actions_path[CC_PATH_LEN];      /* default dir/actions */
 	char disabled_actions[1024];         /* comma-separated */
 	char s3_bucket[CC_STR_LEN];
@@ -108,6 +110,20 @@ void cc_config_print_help(FILE *out);
 
 /* cc_config_dump - every key = value, sensitive ones masked. */
 void cc_config_dump(const struct cc_config *cfg, FILE *out);
+
+/* cc_config_node_auth - 1 when node_login and node_password are set: nodes
+ * and their workers, and central calling nodes, then have credentials of
+ * their own, apart from the clients' login and password. */
+int cc_config_node_auth(const struct cc_config *cfg);
+
+/* cc_config_node_login / cc_config_node_password - the basic-auth
+ * credentials of the node routes: what nodes and workers send to central
+ * (check-in, check-out, results), what central sends to nodes (POST
+ * /work) and what nodes accept. node_login and node_password when set,
+ * else login and password (the original's single login). Strings inside
+ * cfg (never NULL). */
+const char *cc_config_node_login(const struct cc_config *cfg);
+const char *cc_config_node_password(const struct cc_config *cfg);
 
 /* cc_config_action_disabled - is name listed in disabled_actions? */
 int cc_config_action_disabled(const struct cc_config *cfg, const char *name);

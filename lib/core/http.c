@@ -18,7 +18,7 @@ struct cc_http {
 	CURL *curl;
 	const struct cc_config *cfg;
 	struct curl_slist *form_headers;
-	int auth;             /* send cfg's basic auth */
+	enum cc_http_auth auth; /* whose basic auth to send */
 };
 
 int cc_http_global_init(void)
@@ -33,7 +33,7 @@ struct cc_http *cc_http_new(const struct cc_config *cfg)
 	if (!h)
 		return NULL;
 	h->cfg = cfg;
-	h->auth = cfg->http_authentication;
+	h->auth = cfg->http_authentication ? CC_HTTP_AUTH_CLIENT : CC_HTTP_AUTH_NONE;
 	h->curl = curl_easy_init();
 	h->form_headers = curl_slist_append(NULL,
 		"Content-Type: application/x-www-form-urlencoded");
@@ -46,9 +46,14 @@ struct cc_http *cc_http_new(const struct cc_config *cfg)
 	return h;
 }
 
-void cc_http_set_auth(struct cc_http *h, int on)
+void cc_http_set_auth(struct cc_http *h, enum cc_http_auth who)
 {
-	h->auth = on;
+	h->auth = who;
+}
+
+enum cc_http_auth cc_http_node_auth(const struct cc_config *cfg)
+{
+	return cfg->http_authentication ? CC_HTTP_AUTH_NODE : CC_HTTP_AUTH_NONE;
 }
 
 void cc_http_free(struct cc_http *h)
@@ -91,10 +96,14 @@ static void setup(struct cc_http *h, const char *url, long timeout_s)
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)h->cfg->connect_timeout);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-	if (h->auth) {
+	if (h->auth != CC_HTTP_AUTH_NONE) {
+		int node = h->auth == CC_HTTP_AUTH_NODE;
+
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, h->cfg->login);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, h->cfg->password);
+		curl_easy_setopt(c, CURLOPT_USERNAME, node ? cc_config_node_login(h->cfg) :
+				 h->cfg->login);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, node ? cc_config_node_password(h->cfg) :
+				 h->cfg->password);
 	}
 }
 

@@ -3,7 +3,8 @@
  * concurrent POSTs, and store_s3.c for signed, streamed requests). A struct
  * cc_http keeps one easy handle so connections are reused (keep-alive)
  * between calls to the same host. Basic auth comes from the config when
- * http_authentication is on. Not thread-safe: one cc_http per thread. */
+ * http_authentication is on: the clients' login, or the node credentials
+ * (cc_http_set_auth). Not thread-safe: one cc_http per thread. */
 #ifndef CC_HTTP_H
 #define CC_HTTP_H
 
@@ -27,10 +28,25 @@ int cc_http_global_init(void);
 struct cc_http *cc_http_new(const struct cc_config *cfg);
 void cc_http_free(struct cc_http *h);
 
-/* cc_http_set_auth - send the config's basic auth (default: when
- * http_authentication is on) or not (callbacks to third parties, whose
- * URL may carry its own user:password@). */
-void cc_http_set_auth(struct cc_http *h, int on);
+/* Whose basic auth a client sends. */
+enum cc_http_auth {
+	CC_HTTP_AUTH_NONE = 0,   /* none: callbacks to third parties, whose
+				  * URL may carry its own user:password@ */
+	CC_HTTP_AUTH_CLIENT = 1, /* login and password */
+	CC_HTTP_AUTH_NODE = 2,   /* cc_config_node_login/_password: nodes and
+				  * workers talking to central's node routes */
+};
+
+/* cc_http_set_auth - send who's credentials from now on, whatever
+ * http_authentication says (the default of cc_http_new: CLIENT when it is
+ * on, else NONE). The node side sets NODE only when it is on; see
+ * cc_http_node_auth. */
+void cc_http_set_auth(struct cc_http *h, enum cc_http_auth who);
+
+/* cc_http_node_auth - NODE when cfg's http_authentication is on, else
+ * NONE: what a node or worker passes to cc_http_set_auth before calling
+ * central's node routes. */
+enum cc_http_auth cc_http_node_auth(const struct cc_config *cfg);
 
 /* cc_http_request - method ("GET", "PUT", "POST", "DELETE") to url with an
  * optional form body (application/x-www-form-urlencoded). Returns 0 when a

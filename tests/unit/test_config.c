@@ -1,8 +1,8 @@
 /* test_config.c - crowd.conf: defaults, a full file, every kind of bad value
  * ("file:line: key: reason"), path resolution, the config folder lookup,
- * disabled_actions, node_allow (and its matching, core/cidr.h) and the
- * masked dump. Each test works in its own mkdtemp
- * folder, removed by its teardown. */
+ * disabled_actions, node_allow (and its matching, core/cidr.h), the node
+ * credentials (a pair, else login) and the masked dump. Each test works in
+ * its own mkdtemp folder, removed by its teardown. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -184,6 +184,8 @@ static const char full_conf[] =
 	"http_authentication = yes\n"
 	"login = crowd\n"
 	"password = hunter2\n"
+	"node_login = crowd-node\n"
+	"node_password = nodesecret\n"
 	"actions_path = /opt/actions\n"
 	"disabled_actions = slow_noop, always_fail\n"
 	"s3_bucket = my-bucket\n"
@@ -240,6 +242,8 @@ static void check_full(const struct fixture *f)
 	assert_int_equal(c->http_authentication, 1);
 	assert_string_equal(c->login, "crowd");
 	assert_string_equal(c->password, "hunter2");
+	assert_string_equal(c->node_login, "crowd-node");
+	assert_string_equal(c->node_password, "nodesecret");
 	assert_string_equal(c->actions_path, "/opt/actions");
 	assert_string_equal(c->disabled_actions, "slow_noop, always_fail");
 	assert_string_equal(c->s3_bucket, "my-bucket");
@@ -514,6 +518,36 @@ static void test_config_rejects_http_authentication_without_login(void **state)
 	assert_int_equal(load(f, "http_authentication = yes\nlogin = crowd\n"
 			      "password = pw\n"), 0);
 	assert_int_equal(f->cfg.http_authentication, 1);
+}
+
+/* Separate node credentials come as a pair; without them the node side
+ * uses the one login (the original's), with them only node_*. */
+static void test_config_node_credentials_come_in_pairs(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_load_fails_with(f, "http_authentication = yes\nlogin = crowd\n"
+			       "password = pw\n\nnode_login = crowd-node\n",
+			       "crowd.conf:5: node_login: node_password is "
+			       "required with it");
+	assert_load_fails_with(f, "node_password = npw\nmax_workers = 2\n",
+			       "crowd.conf:1: node_password: node_login is "
+			       "required with it");
+	/* no node_*: the node side uses login and password */
+	assert_int_equal(load(f, "http_authentication = yes\nlogin = crowd\n"
+			      "password = pw\n"), 0);
+	assert_int_equal(cc_config_node_auth(&f->cfg), 0);
+	assert_string_equal(cc_config_node_login(&f->cfg), "crowd");
+	assert_string_equal(cc_config_node_password(&f->cfg), "pw");
+	/* both: the node side uses them, the clients' login stays */
+	assert_int_equal(load(f, "http_authentication = yes\nlogin = crowd\n"
+			      "password = pw\nnode_login = crowd-node\n"
+			      "node_password = npw\n"), 0);
+	assert_int_equal(cc_config_node_auth(&f->cfg), 1);
+	assert_string_equal(cc_config_node_login(&f->cfg), "crowd-node");
+	assert_string_equal(cc_config_node_password(&f->cfg), "npw");
+	assert_string_equal(f->cfg.login, "crowd");
+	assert_string_equal(f->cfg.password, "pw");
 }
 
 static void test_config_rejects_non_http_central_server(void **state)
@@ -857,6 +891,9 @@ static void test_config_dump_masks_password_and_aws_keys(void **state)
 	assert_null(strstr(out, "AKIAEXAMPLE"));
 	assert_null(strstr(out, "SECRETEXAMPLE"));
 	assert_null(strstr(out, "dbsecret"));
+	assert_null(strstr(out, "nodesecret"));
+	assert_non_null(strstr(out, "\nnode_password = ********\n"));
+	assert_non_null(strstr(out, "\nnode_login = crowd-node\n"));
 	assert_non_null(strstr(out, "\npassword = ********\n"));
 	assert_non_null(strstr(out, "\naws_access_key = ********\n"));
 	assert_non_null(strstr(out, "\naws_secret_key = ********\n"));
@@ -941,6 +978,7 @@ int main(void)
 		T(test_config_rejects_bad_storage_naming_line_and_key),
 		T(test_config_rejects_s3_storage_without_bucket),
 		T(test_config_rejects_http_authentication_without_login),
+		T(test_config_node_credentials_come_in_pairs),
 		T(test_config_rejects_non_http_central_server),
 		T(test_config_rejects_unknown_log_level),
 		T(test_config_rejects_bad_node_allow_naming_line_and_entry),
