@@ -178,6 +178,26 @@ total=$(cat "$T"/node[123]/log/node-"$NPORT".log | grep -c 'slow_noop process st
 is "$total" 30 "... 30 units ran in all, each once"
 like "$(sql "SELECT COUNT(*) FROM jobs WHERE status = 2")" '^[1-9]' "... recorded as succeeded in the shared database"
 
+# ---- a network cut: machine 2's link goes down for 8 s mid-job ---------------------
+# Its running units finish behind the cut; their reports wait and go
+# through when the link is back; central benches the machine meanwhile
+# (sends to it fail) and the other two keep working. Every output once.
+# shellcheck disable=SC2086 # one argument per input
+"$CROWD" -c "$CENTRAL_CONF" submit slow_noop $inputs --options '{"sleep": 3}' --wait \
+	--timeout 180 >"$T/cut.out" 2>"$T/cut.err" &
+cut_job=$!
+sleep 1.5
+ip link set "${TAG}h2" down
+diag "cut machine 2's link (${TAG}h2) for 8 s"
+sleep 8
+ip link set "${TAG}h2" up
+wait "$cut_job"
+is "$?" 0 "a 30-unit job across a network cut of one machine succeeds"
+is "$(tail -n 1 "$T/cut.out" | jq -c '.outputs | map(tonumber) | add')" 465 \
+	"... with every output once (1+...+30)"
+check "... machine 2 reported after the cut" \
+	grep -q "report attempt .* failed" "$T/node2/log/node-$NPORT.log"
+
 # ---- stop: each node checks out over its link ------------------------------------
 for i in 1 2 3; do
 	ns=${TAG}n$i
