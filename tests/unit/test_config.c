@@ -129,7 +129,7 @@ static void test_config_defaults_fill_every_important_key(void **state)
 	assert_path(f, c->log_path, "log");
 	assert_path(f, c->pid_path, "run");
 	assert_string_equal(c->log_level, "info");
-	assert_int_equal(c->node_timeout, 30);
+	assert_int_equal(c->node_timeout, 10);
 	assert_int_equal(c->server_timeout, 30);
 	assert_int_equal(c->connect_timeout, 5);
 	assert_int_equal(c->action_timeout, 3600);
