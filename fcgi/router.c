@@ -10,7 +10,7 @@
 enum {
 	WAKES = 1,      /* a 2xx answer can make work dispatchable (new units,
 			 * freed slots, a node's arrival or an action back
-			 * from the blacklist): run a dispatch pass after it */
+			 * from the blacklist): wake the dispatcher after it */
 };
 
 struct route {
