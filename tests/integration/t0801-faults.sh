@@ -7,7 +7,8 @@
 # (three times, a second apart), of the pool's parent, of ccdistribute
 # mid-pass, of MariaDB (restarted 10 s later), of a node; a result too
 # large for central (the node reports the failure instead) and a unit too
-# large for its node (each refusal is a failed attempt). Other faults
+# large for its node (each refusal is a failed attempt); and the asset
+# store full. Other faults
 # have their own tests: a frozen node, a cut-off node and hanging
 # callbacks (t0405), a frozen node past its lease (t0402), forged reports
 # (t0403), a second node on a busy port (t0303), a network cut (t0602).
@@ -159,7 +160,8 @@ outputs_ok "a node killed mid-job" 120
 # attempt as failed with that reason at once, and the unit ends failed
 # after its attempts, instead of the result being retried or lost.
 stack_up --nodes 0 --set max_body_kb=64 --set retry_backoff=1 --set work_unit_retries=2
-cp -r "$REPO/tests/fixtures/actions/big_output" "$CROWD_CONF/actions/"
+cp -r "$REPO/tests/fixtures/actions/big_output" "$REPO/tests/fixtures/actions/save_blob" \
+	"$CROWD_CONF/actions/"
 setsid "$BIN/crowd-node" -c "$CROWD_CONF" -p "$NODE_PORT" -H 127.0.0.1 \
 	</dev/null >>"$STACK_DIR/log/node-$NODE_PORT.log.out" 2>&1 &
 echo $! >"$STACK_DIR/run/node-$NODE_PORT.pid"
@@ -187,5 +189,25 @@ is "$(jq -r .status <<<"$JOB")" failed "a unit its node refuses as too large fai
 like "$(jq -c .outputs <<<"$JOB")" "refused the unit: HTTP 413" "... with the node's reason"
 is "$(grep -c "refused unit .*HTTP 413" "$STACK_DIR/log/ccdistribute.out")" 2 \
 	"... after work_unit_retries (2) sends, no more"
+
+# ---- the asset store full ----------------------------------------------------------
+# local_storage_path on a 1 MB tmpfs: a unit whose crowd-save finds no
+# space fails with the reason, after its attempts; the API and smaller
+# units go on. (Skipped where tmpfs cannot be mounted.)
+STORE=$STACK_DIR/storage
+if mount -t tmpfs -o size=1m tmpfs "$STORE" 2>/dev/null; then
+	trap 'umount "$STORE" 2>/dev/null; _stack_cleanup' EXIT
+	post_job '{"action":"save_blob","inputs":["2048"]}'
+	wait_job "$ID" 60
+	is "$(jq -r .status <<<"$JOB")" failed "a unit that finds the asset store full fails"
+	like "$(jq -c .outputs <<<"$JOB")" "[Nn]o space left" "... with the reason"
+	check "... while the API answers" api_answers 2
+	post_job '{"action":"save_blob","inputs":["100"]}'
+	wait_job "$ID" 60
+	is "$(jq -r .status <<<"$JOB")" succeeded "a 100 KB file still fits and is stored"
+	umount "$STORE"
+else
+	skip "the asset store full" "tmpfs cannot be mounted here"
+fi
 
 done_testing
