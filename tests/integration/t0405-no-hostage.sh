@@ -46,7 +46,8 @@ wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$silent_port" ||
 http PUT "/node/127.0.0.1:$silent_port" -H 'Content-Type: application/x-www-form-urlencoded' \
 	--data-binary 'busy=false&tag=silent&max_workers=4&enabled_actions=noop%2Cslow_noop'
 is "$STATUS" 204 "a node that will never answer checks in (once, as a cut-off node would have)"
-trap 'kill "$silent_pid" "$sink_pid" 2>/dev/null; kill -CONT "$frozen_pid" 2>/dev/null; _stack_cleanup' EXIT
+# shellcheck disable=SC2154 # rc is set in the trap itself
+trap 'rc=$?; kill "$silent_pid" "$sink_pid" 2>/dev/null; kill -CONT "$frozen_pid" 2>/dev/null; (exit $rc); _stack_cleanup' EXIT
 
 # ---- jobs whose callbacks hang, and one whose callback is refused ------------
 ids=()

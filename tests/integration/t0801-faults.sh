@@ -196,7 +196,8 @@ is "$(grep -c "refused unit .*HTTP 413" "$STACK_DIR/log/ccdistribute.out")" 2 \
 # units go on. (Skipped where tmpfs cannot be mounted.)
 STORE=$STACK_DIR/storage
 if mount -t tmpfs -o size=1m tmpfs "$STORE" 2>/dev/null; then
-	trap 'umount "$STORE" 2>/dev/null; _stack_cleanup' EXIT
+	# shellcheck disable=SC2154 # rc is set in the trap itself
+	trap 'rc=$?; umount "$STORE" 2>/dev/null; (exit $rc); _stack_cleanup' EXIT
 	post_job '{"action":"save_blob","inputs":["2048"]}'
 	wait_job "$ID" 60
 	is "$(jq -r .status <<<"$JOB")" failed "a unit that finds the asset store full fails"
