@@ -352,15 +352,23 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 				st->unreachable++;
 			}
 			node->capacity = 0;
-		} else {
-			/* The node refuses this unit itself (too large, not
+		} else if (status == 400 || status == 413 || status == 414 ||
+			   status == 422 || status == 431) {
+			/* The node refuses the unit itself (too large, not
 			 * valid for it): the attempt fails with the node's
-			 * reason, so a unit is never sent more than
-			 * work_unit_retries times whatever the cause. */
+			 * reason, so such a unit is sent at most
+			 * work_unit_retries times. */
 			cc_warn("node %s refused unit %lld: HTTP %ld %.200s", node->host,
 				u->id, status, s->resp.data ? s->resp.data : "");
 			if (refused(db, cfg, u, node, status, s->resp.data, err) < 0)
 				goto out;
+		} else {
+			/* Anything else (409: it still runs there from an
+			 * earlier attempt; 401/403: credentials) is not the
+			 * unit's fault: it goes out again later. */
+			cc_warn("node %s did not take unit %lld: HTTP %ld %.200s",
+				node->host, u->id, status,
+				s->resp.data ? s->resp.data : "");
 		}
 	}
 	rc = unsent == 0 ? 1 : 0;
