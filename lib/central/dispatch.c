@@ -89,7 +89,10 @@ static size_t on_data(char *p, size_t size, size_t n, void *user)
 }
 
 /* Pick a node for a unit: round-robin from *next, with capacity and the
- * action; a retried unit prefers a node other than the one it failed on. */
+ * action; a retried unit prefers a node other than the one it failed on,
+ * and is never a benched node's probe (a send that gets no answer spends
+ * an attempt: only a unit that has not failed yet is risked on a node
+ * known to hang). */
 static int pick(struct cc_node *nodes, int n, int *next,
 		const struct cc_reserved_unit *u)
 {
@@ -97,7 +100,8 @@ static int pick(struct cc_node *nodes, int n, int *next,
 
 	for (int k = 0; k < n; k++) {
 		int i = (*next + k) % n;
-		if (nodes[i].capacity <= 0 || !cc_node_can_run(&nodes[i], u->action))
+		if (nodes[i].capacity <= 0 || !cc_node_can_run(&nodes[i], u->action) ||
+		    (nodes[i].bench_s > 0 && u->attempts > 0))
 			continue;
 		if (u->attempts > 0 && nodes[i].id == u->last_node_id) {
 			if (fallback < 0)
@@ -174,14 +178,15 @@ static void unclaim(struct cc_db *db, const struct cc_reserved_unit *u,
 			"reservation's deadline will)", u->id, node->host, e2.msg);
 }
 
-/* refused - the attempt of a unit a node refused (HTTP 4xx) fails with
- * the node's answer as its output, as central's own report (the unit's
- * token; no worker ran it). -1 on a database failure. */
-static int refused(struct cc_db *db, const struct cc_config *cfg,
-		   const struct cc_reserved_unit *u, const struct cc_node *node,
-		   long status, const char *answer, struct cc_err *err)
+/* attempt_failed - a send's attempt fails with why as its output, as
+ * central's own report (the unit's token): a node refused the unit (HTTP
+ * 4xx), or took the connection and never answered (it may be running the
+ * unit: the attempt is spent either way, so no unit is sent more than
+ * work_unit_retries times for any cause). -1 on a database failure. */
+static int attempt_failed(struct cc_db *db, const struct cc_config *cfg,
+			  const struct cc_reserved_unit *u, const char *why,
+			  struct cc_err *err)
 {
-	char why[512];
 	json_t *o;
 	char *out;
 	struct cc_unit_report rep = { .unit_id = u->id, .token = u->token,
@@ -189,8 +194,6 @@ static int refused(struct cc_db *db, const struct cc_config *cfg,
 	struct cc_finish f;
 	int rc;
 
-	snprintf(why, sizeof(why), "node %s refused the unit: HTTP %ld %.300s",
-		 node->host, status, answer ? answer : "");
 	o = json_pack("{s:s}", "output", why);
 	out = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
@@ -338,6 +341,22 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 			}
 			node->capacity = 0;
 		} else if (status == 0) {
+			long sent = 0;
+
+			/* Sent, but no answer: the node may have started it.
+			 * Refused or unreachable (nothing sent): it never had
+			 * it. (A reused connection has no connect time: the
+			 * request's size tells.) */
+			curl_easy_getinfo(s->easy, CURLINFO_REQUEST_SIZE, &sent);
+			if (sent > 0) {
+				char why[512];
+
+				snprintf(why, sizeof(why), "node %s did not answer "
+					 "POST /work within %d s (%.200s)", node->host,
+					 cfg->node_timeout, s->errbuf);
+				if (attempt_failed(db, cfg, u, why, err) < 0)
+					goto out;
+			}
 			if (!dead[s->node]) {
 				int was = node->bench_s;
 				int len = was * 2 < CC_BENCH_MIN_S ? CC_BENCH_MIN_S :
@@ -360,8 +379,15 @@ static int round_once(struct cc_dispatcher *d, struct cc_db *db,
 			 * work_unit_retries times. */
 			cc_warn("node %s refused unit %lld: HTTP %ld %.200s", node->host,
 				u->id, status, s->resp.data ? s->resp.data : "");
-			if (refused(db, cfg, u, node, status, s->resp.data, err) < 0)
-				goto out;
+			{
+				char why[512];
+
+				snprintf(why, sizeof(why), "node %s refused the unit: "
+					 "HTTP %ld %.300s", node->host, status,
+					 s->resp.data ? s->resp.data : "");
+				if (attempt_failed(db, cfg, u, why, err) < 0)
+					goto out;
+			}
 		} else {
 			/* Anything else (409: it still runs there from an
 			 * earlier attempt; 401/403: credentials) is not the

@@ -8,7 +8,8 @@
 # mid-pass, of MariaDB (restarted 10 s later), of a node; a result too
 # large for central (the node reports the failure instead) and a unit too
 # large for its node (each refusal is a failed attempt); and the asset
-# store full. Other faults
+# store full; a node that takes units and never answers (each send spends
+# an attempt). Other faults
 # have their own tests: a frozen node, a cut-off node and hanging
 # callbacks (t0405), a frozen node past its lease (t0402), forged reports
 # (t0403), a second node on a busy port (t0303), a network cut (t0602).
@@ -212,5 +213,51 @@ if mount -t tmpfs -o size=1m tmpfs "$STORE" 2>/dev/null; then
 else
 	skip "the asset store full" "tmpfs cannot be mounted here"
 fi
+
+# ---- nodes that take the unit and never answer ------------------------------------
+# The only node left accepts the connection and the request, and never
+# answers (SIGSTOPped, or hung). It may have started the unit, so the send
+# spends an attempt, and the node is benched; a benched node's probe is
+# only ever a unit that has not failed yet. A second such node gets the
+# unit's last attempt (work_unit_retries 2): the unit fails with the
+# reason, and a third is never sent it.
+kill -TERM "$(cat "$STACK_DIR/run/node-$NODE_PORT.pid")"
+nodes_known() { mariadb --no-defaults --socket="$MYSQL_SOCKET" --user=root -N -B cloud_crowd -e 'SELECT COUNT(*) FROM node_records'; }
+wait_until 15 bash -c "[[ \$(mariadb --no-defaults --socket='$MYSQL_SOCKET' --user=root -N -B cloud_crowd -e 'SELECT COUNT(*) FROM node_records') == 0 ]]" ||
+	diag "the node did not check out ($(nodes_known) left)"
+TMP=$STACK_DIR/t0801
+mkdir -p "$TMP"
+SILENT_PIDS=()
+# shellcheck disable=SC2154 # rc is set in the trap itself
+trap 'rc=$?; kill "${SILENT_PIDS[@]}" 2>/dev/null; umount "$STORE" 2>/dev/null; (exit $rc); _stack_cleanup' EXIT
+# silent_node NAME: a listener that takes every request and never answers,
+# checked in as a node (the sink writes each request to $TMP/NAME.txt)
+silent_node() {
+	local port
+	port=$(free_port)
+	"$REPO/build/$VARIANT/tests/tools/callback_sink" "$port" "$TMP/$1.txt" hang &
+	SILENT_PIDS+=($!)
+	wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" ||
+		diag "the silent node $1 does not listen on $port"
+	http PUT "/node/127.0.0.1:$port" -H 'Content-Type: application/x-www-form-urlencoded' \
+		--data-binary "busy=false&tag=$1&max_workers=4&enabled_actions=noop"
+}
+sends() { cat "$TMP/$1.txt" 2>/dev/null | grep -c '^POST /work'; }
+silent_node silent1
+is "$STATUS" 204 "a node that never answers checks in"
+post_job '{"action":"noop","inputs":["unanswered"]}'
+check "... it is sent the unit" wait_until 30 bash -c "[[ \$(grep -c '^POST /work' '$TMP/silent1.txt' 2>/dev/null) == 1 ]]"
+check "the send spends an attempt" wait_until 30 bash -c \
+	"[[ \$(mariadb --no-defaults --socket='$MYSQL_SOCKET' --user=root -N -B cloud_crowd -e 'SELECT attempts FROM work_units WHERE job_id=$ID') == 1 ]]"
+sleep 8    # past the first bench (5 s): the probe is not this unit
+is "$(sends silent1)" 1 "a benched node is not probed with a unit that failed"
+silent_node silent2
+wait_job "$ID" 60
+is "$(jq -r .status <<<"$JOB")" failed "the unit's last attempt, on a second such node, fails it"
+like "$(jq -c .outputs <<<"$JOB")" "did not answer POST /work within" "... with the reason"
+silent_node silent3
+sleep 3
+is "$(sends silent1)+$(sends silent2)+$(sends silent3)" "1+1+0" \
+	"... sent work_unit_retries (2) times in all, no more"
 
 done_testing
