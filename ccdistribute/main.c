@@ -60,7 +60,10 @@ static void usage(FILE *out)
 		"                woken by the pool (PID_PATH/ccdistribute.sock) or\n"
 		"                SIGUSR1, and a pass every interval\n"
 		"  --interval S  seconds between passes (default dispatch_interval)\n"
-		"  -v            accepted for compatibility (logs go to stderr)\n"
+		"  -v            log at debug level (default: log_level of\n"
+		"                crowd.conf)\n"
+		"Logs go to stderr, with or without --loop: `crowd server start`\n"
+		"sends them to LOG_PATH/ccdistribute.out, systemd to its journal.\n"
 		"Cron (safety net):  * * * * *  ccdistribute -c /etc/cloud-crowd\n");
 }
 
@@ -334,7 +337,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { 0 };
 	char dir[CC_PATH_LEN];
 	const char *cdir = NULL;
-	int c, loop = 0, interval = -1;
+	int c, loop = 0, interval = -1, verbose = 0;
 
 	cc_log_init("ccdistribute");
 	while ((c = getopt_long(argc, argv, "c:li:vhV", opts, NULL)) != -1) {
@@ -348,7 +351,7 @@ int main(int argc, char **argv)
 				return CC_EXIT_USAGE;
 			}
 			break;
-		case 'v': break;
+		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return CC_EXIT_OK;
 		case 'V': printf("ccdistribute %s\n", CC_VERSION); return CC_EXIT_OK;
 		default: usage(stderr); return CC_EXIT_USAGE;
@@ -362,7 +365,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ccdistribute: %s\n", err.msg);
 		return CC_EXIT_CONFIG;
 	}
-	cc_log_set_level(cfg.log_level);
+	cc_log_set_level(verbose ? "debug" : cfg.log_level);
+	if (verbose)
+		cc_debug("logging at debug level (-v)");
 	if (interval < 0)
 		interval = cfg.dispatch_interval;
 	if (cc_http_global_init() < 0) {

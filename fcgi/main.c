@@ -92,18 +92,19 @@ static char *read_body(FCGX_Request *r, size_t len)
 
 static void write_resp(FCGX_Request *r, const struct cc_resp *resp)
 {
-	char head[512];
+	char head[1024];      /* fits: the header line is at most 384 */
 	int n;
 
 	/* libfcgi's FCGX_FPrintF has its own printf without %zu: format here. */
-	n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s%s%s"
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s%s%s%s%s"
 		     "X-Content-Type-Options: nosniff\r\n"
 		     "Cache-Control: no-store\r\n"
 		     "Content-Length: %zu\r\n\r\n", resp->status,
 		     cc_status_text(resp->status),
 		     resp->content_type ? "Content-Type: " : "",
 		     resp->content_type ? resp->content_type : "",
-		     resp->content_type ? "\r\n" : "", resp->body_len);
+		     resp->content_type ? "\r\n" : "", resp->header,
+		     *resp->header ? "\r\n" : "", resp->body_len);
 	FCGX_PutStr(head, n, r->out);
 	if (resp->body_len)
 		FCGX_PutStr(resp->body, (int)resp->body_len, r->out);
@@ -123,6 +124,8 @@ static void serve_one(struct cc_app *app, FCGX_Request *r)
 	req.content_type = FCGX_GetParam("CONTENT_TYPE", r->envp);
 	req.remote_addr = FCGX_GetParam("REMOTE_ADDR", r->envp);
 	req.script_name = FCGX_GetParam("CROWD_PREFIX", r->envp);
+	req.server_addr = FCGX_GetParam("SERVER_ADDR", r->envp);
+	req.server_port = FCGX_GetParam("SERVER_PORT", r->envp);
 	if (!req.method || !uri) {
 		cc_resp_error(&resp, 400, "missing REQUEST_METHOD or REQUEST_URI");
 		goto answer;

@@ -16,4 +16,12 @@ struct cc_render_var {
 char *cc_render_file(const char *path, const struct cc_render_var *vars,
 		     size_t nvars, size_t *len);
 
+/* cc_render_error_page - a whole HTML page (no template, no static file:
+ * it must work when those are what is missing) saying title and detail,
+ * that reloads itself every refresh_s seconds (0: never), with a link to
+ * prefix + "/". A new string (caller frees) and its length; NULL on out of
+ * memory. */
+char *cc_render_error_page(int status, const char *title, const char *detail,
+			   const char *prefix, int refresh_s, size_t *len);
+
 #endif

@@ -116,6 +116,18 @@ void cc_resp_json(struct cc_resp *resp, int status, json_t *value)
 	cc_resp_json_text(resp, status, text);
 }
 
+int cc_resp_db_unavailable(struct cc_resp *resp, const struct cc_err *err)
+{
+	if (err->kind != CC_ERR_UNAVAILABLE || err->cause_type != CC_CAUSE_MYSQL)
+		return 0;
+	/* What MariaDB said is the cause the operator needs ("Can't connect
+	 * to local server through socket ..."); our context (the statement)
+	 * stays in the server log. */
+	cc_resp_error(resp, 503, "the database is unavailable: %s",
+		      *err->cause_msg ? err->cause_msg : err->msg);
+	return 1;
+}
+
 void cc_resp_fail(struct cc_resp *resp, const struct cc_err *err,
 		  const char *what, ...)
 {
@@ -130,10 +142,7 @@ void cc_resp_fail(struct cc_resp *resp, const struct cc_err *err,
 	vsnprintf(msg, sizeof(msg), what, ap);
 	va_end(ap);
 	cc_error("%s: %s", msg, err->msg);
-	if (err->kind == CC_ERR_UNAVAILABLE && err->cause_type == CC_CAUSE_MYSQL)
-		cc_resp_error(resp, 503, "%s: the database is unavailable; try "
-			      "again (see the server log)", msg);
-	else
+	if (!cc_resp_db_unavailable(resp, err))
 		cc_resp_error(resp, cc_err_http_status(err->kind),
 			      "%s (see the server log)", msg);
 }

@@ -30,6 +30,10 @@ struct cc_req {
 	size_t body_len;
 	const char *remote_addr;
 	const char *script_name;   /* prefix nginx mounted us under, or "" */
+	const char *server_addr;   /* where nginx took the request (SERVER_ADDR,
+				    * SERVER_PORT): which central host this is
+				    * when several share a machine; may be NULL */
+	const char *server_port;
 	/* filled by cc_req_parse_body */
 	struct cc_form form;       /* form body, or query string for GET */
 	json_t *json;              /* JSON body object, or NULL */
@@ -42,6 +46,7 @@ struct cc_resp {
 	const char *content_type;  /* static string */
 	char *body;                /* malloc'd, may be NULL */
 	size_t body_len;
+	char header[384];          /* one more header line "Name: value", or "" */
 	int wake_dispatch;         /* wake the dispatcher after answering (set by
 				    * the router from the route's flags) */
 	int deliver_callbacks;     /* wake it for due callbacks after answering */
@@ -71,9 +76,14 @@ void cc_resp_error(struct cc_resp *resp, int status, const char *fmt, ...)
  * one place (cc_err_http_status): an error that blames the request (bad
  * request, not found, conflict, too large) is answered with its own
  * message; any other is logged as "<what>: <detail>" and answered with
- * "<what> (see the server log)", 500, 502 or 503. */
+ * "<what> (see the server log)", 500 or 502; MySQL away is answered as
+ * cc_resp_db_unavailable does. */
 void cc_resp_fail(struct cc_resp *resp, const struct cc_err *err,
 		  const char *what, ...) __attribute__((format(printf, 3, 4)));
+/* cc_resp_db_unavailable - when err says MySQL is away (unreachable, or
+ * the connection broke), answer 503 {"error": "the database is
+ * unavailable: <MariaDB's message>"} and return 1; else 0, resp untouched. */
+int cc_resp_db_unavailable(struct cc_resp *resp, const struct cc_err *err);
 void cc_resp_text(struct cc_resp *resp, int status, const char *ctype,
 		  const char *text, size_t len);
 void cc_resp_empty(struct cc_resp *resp, int status);

@@ -23,6 +23,7 @@ struct route {
 static const struct route routes[] = {
 	{ "GET",    "/",            cc_route_index,            0 },
 	{ "GET",    "/heartbeat",   cc_route_heartbeat,        0 },
+	{ "GET",    "/health",      cc_route_health,           0 },
 	{ "GET",    "/status",      cc_route_status,           0 },
 	{ "GET",    "/log",         cc_route_log,              0 },
 	{ "GET",    "/actions",     cc_route_actions,          0 },

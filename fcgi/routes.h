@@ -1,6 +1,7 @@
 /* routes.h - the route handlers, grouped by audience: routes_jobs.c (the
  * public job API), routes_admin.c (Operations Center, status, log,
- * blacklist), routes_node.c (the node and worker API). router.c holds the
+ * blacklist), routes_health.c (readiness), routes_node.c (the node and
+ * worker API). router.c holds the
  * table that maps method + path to them. */
 #ifndef CC_ROUTES_H
 #define CC_ROUTES_H
@@ -24,6 +25,7 @@ void cc_route_index(struct cc_app *, struct cc_req *, struct cc_resp *);
 void cc_route_status(struct cc_app *, struct cc_req *, struct cc_resp *);
 void cc_route_worker(struct cc_app *, struct cc_req *, struct cc_resp *);
 void cc_route_heartbeat(struct cc_app *, struct cc_req *, struct cc_resp *);
+void cc_route_health(struct cc_app *, struct cc_req *, struct cc_resp *);
 void cc_route_log(struct cc_app *, struct cc_req *, struct cc_resp *);
 void cc_route_actions(struct cc_app *, struct cc_req *, struct cc_resp *);
 void cc_route_blacklist_list(struct cc_app *, struct cc_req *, struct cc_resp *);

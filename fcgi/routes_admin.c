@@ -1,5 +1,6 @@
 /* routes_admin.c - the Operations Center and admin JSON: GET /, /status,
  * /worker/:pid@host, /heartbeat, /log, /actions, and the blacklist. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,23 @@ static void internal(struct cc_resp *resp, const char *what, const struct cc_err
 	cc_resp_fail(resp, err, "%s failed", what);
 }
 
+/* The Operations Center is a page people open: when it cannot be
+ * rendered they get a page that says why (and tries again), not JSON. */
+static void index_error(struct cc_req *req, struct cc_resp *resp, int status,
+			const char *title, const char *detail)
+{
+	size_t len = 0;
+	char *html = cc_render_error_page(status, title, detail, req->script_name,
+					  status == 503 ? 5 : 0, &len);
+
+	if (!html) {
+		cc_resp_error(resp, 500, "out of memory");
+		return;
+	}
+	cc_resp_text(resp, status, "text/html;charset=utf-8", html, len);
+	free(html);
+}
+
 void cc_route_index(struct cc_app *app, struct cc_req *req, struct cc_resp *resp)
 {
 	struct cc_err err = { 0 };
@@ -32,7 +50,17 @@ void cc_route_index(struct cc_app *app, struct cc_req *req, struct cc_resp *resp
 	size_t len;
 
 	if (cc_job_count_incomplete(app->db, &jobs, &units, &err) < 0) {
-		internal(resp, "counting jobs", &err);
+		char detail[CC_ERR_LEN + 64];
+
+		cc_error("the Operations Center: counting jobs failed: %s", err.msg);
+		if (err.kind == CC_ERR_UNAVAILABLE && err.cause_type == CC_CAUSE_MYSQL) {
+			snprintf(detail, sizeof(detail), "The database is unavailable: %s",
+				 *err.cause_msg ? err.cause_msg : err.msg);
+			index_error(req, resp, 503, "The database is unavailable", detail);
+		} else {
+			index_error(req, resp, 500, "The Operations Center cannot be shown",
+				    "Counting the jobs in the queue failed.");
+		}
 		return;
 	}
 	snprintf(jc, sizeof(jc), "%lld", jobs);
@@ -45,8 +73,15 @@ void cc_route_index(struct cc_app *app, struct cc_req *req, struct cc_resp *resp
 	snprintf(path, sizeof(path), "%s/operations_center.html", app->templates_dir);
 	html = cc_render_file(path, vars, sizeof(vars) / sizeof(vars[0]), &len);
 	if (!html) {
-		cc_error("cannot render %s", path);
-		cc_resp_error(resp, 500, "the Operations Center template is missing");
+		char detail[sizeof(path) + 256];
+		int e = errno;
+
+		cc_error("cannot render %s: %s", path, strerror(e));
+		snprintf(detail, sizeof(detail), "Its template, %s, cannot be read "
+			 "(%s): check the install (templates/ of the source tree, or "
+			 "of the config folder).", path, strerror(e));
+		index_error(req, resp, 500, "The Operations Center cannot be shown",
+			    detail);
 		return;
 	}
 	cc_resp_text(resp, 200, "text/html;charset=utf-8", html, len);
@@ -105,6 +140,27 @@ void cc_route_heartbeat(struct cc_app *app, struct cc_req *req, struct cc_resp *
 	cc_resp_text(resp, 200, "text/html;charset=utf-8", "buh-bump", 8);
 }
 
+/* host_label - "NAME (ADDR:PORT)": this machine's name and where nginx
+ * took the request, which tells central hosts sharing a machine apart.
+ * Only characters safe in a header line are kept. */
+static void host_label(const struct cc_req *req, char *out, size_t len)
+{
+	char name[256] = "";
+	size_t i;
+
+	if (gethostname(name, sizeof(name) - 1) < 0 || !*name)
+		snprintf(name, sizeof(name), "localhost");
+	if (req->server_addr && *req->server_addr && req->server_port &&
+	    *req->server_port)
+		snprintf(out, len, "%.200s (%.64s:%.8s)", name, req->server_addr,
+			 req->server_port);
+	else
+		snprintf(out, len, "%.200s", name);
+	for (i = 0; out[i]; i++)
+		if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f)
+			out[i] = '?';
+}
+
 void cc_route_log(struct cc_app *app, struct cc_req *req, struct cc_resp *resp)
 {
 	char path[CC_PATH_LEN + 32];
@@ -113,12 +169,16 @@ void cc_route_log(struct cc_app *app, struct cc_req *req, struct cc_resp *resp)
 	ssize_t n;
 	size_t len;
 	int fd, lines = 0;
+	char host[300];
 
-	(void)req;
+	/* Which central host's log this is (several may answer behind one
+	 * name): the console shows it beside the log. */
+	host_label(req, host, sizeof(host));
 	snprintf(path, sizeof(path), "%s/server.log", app->cfg->log_path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		cc_resp_text(resp, 200, "text/plain;charset=utf-8", "", 0);
+		snprintf(resp->header, sizeof(resp->header), "X-CloudCrowd-Host: %s", host);
 		return;
 	}
 	size = lseek(fd, 0, SEEK_END);
@@ -160,6 +220,7 @@ void cc_route_log(struct cc_app *app, struct cc_req *req, struct cc_resp *resp)
 	}
 	cc_redact(start, (size_t)(buf + n - start), shown, len + 1);
 	cc_resp_text(resp, 200, "text/plain;charset=utf-8", shown, len);
+	snprintf(resp->header, sizeof(resp->header), "X-CloudCrowd-Host: %s", host);
 	free(shown);
 	free(buf);
 }

@@ -33,7 +33,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include "core/exitcode.h"
@@ -41,6 +43,7 @@
 #include "core/hostport.h"
 #include "core/log.h"
 #include "core/version.h"
+#include "model/action.h"
 #include "proc/proc.h"
 #include "node.h"
 
@@ -175,6 +178,51 @@ static void open_log(struct node *n)
 	cc_log_tee(isatty(2));
 }
 
+/* log_skipped_actions - one line for each folder of the actions folder
+ * that the node does not offer, saying why (cc_action_list skips them
+ * without a word, and central would then call the action unknown):
+ * a name that is not [a-z0-9_]+, no process, or one that cannot run.
+ * Hidden entries and plain files are not actions and are passed over. */
+static void log_skipped_actions(const struct cc_config *cfg)
+{
+	DIR *d = opendir(cfg->actions_path);
+	struct dirent *e;
+
+	if (!d) {
+		cc_warn("cannot read the actions folder %s: %s", cfg->actions_path,
+			strerror(errno));
+		return;
+	}
+	while ((e = readdir(d))) {
+		char dir[CC_PATH_LEN + 300], proc[CC_PATH_LEN + 320];
+		struct stat st;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", cfg->actions_path, e->d_name);
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(proc, sizeof(proc), "%s/process", dir);
+		if (!cc_action_name_valid(e->d_name))
+			cc_warn("skipping action '%.80s': action names are [a-z0-9_]+, "
+				"at most %d characters (rename %s)", e->d_name,
+				CC_ACTION_NAME_MAX, dir);
+		else if (stat(proc, &st) < 0)
+			cc_warn("skipping action '%s': %s is missing (%s)", e->d_name,
+				proc, strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			cc_warn("skipping action '%s': %s is not a file", e->d_name,
+				proc);
+		else if (access(proc, X_OK) < 0)
+			cc_warn("skipping action '%s': %s is not executable (chmod +x "
+				"it)", e->d_name, proc);
+		else if (cc_config_action_disabled(cfg, e->d_name))
+			cc_info("not offering action '%s': it is in disabled_actions",
+				e->d_name);
+	}
+	closedir(d);
+}
+
 /* What the command line asked for. */
 struct opts {
 	const char *confdir, *host, *tag;
@@ -303,6 +351,7 @@ int main(int argc, char **argv)
 	cc_info("listening on port %d as %s (instance %s); actions: %s", n->port,
 		n->identity, n->instance,
 		*n->enabled_actions ? n->enabled_actions : "(none)");
+	log_skipped_actions(&n->cfg);
 	if (!reaping)
 		cc_warn("descendants that leave a unit's process group will not be "
 			"killed: %s", reap_err.msg);

@@ -41,8 +41,8 @@ struct cc_db {
 	struct cc_err last_connect_err;
 };
 
-static int mysql_err(struct cc_err *err, unsigned int e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int mysql_err(struct cc_err *err, unsigned int e, const char *said,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static double mono_now(void)
 {
@@ -109,9 +109,9 @@ static int connect_conn(struct cc_db *db, struct cc_err *err)
 			snprintf(where, sizeof(where), "socket %s", cfg->db_socket);
 		else
 			snprintf(where, sizeof(where), "%s:%d", cfg->db_host, cfg->db_port);
-		mysql_err(err, mysql_errno(db->conn), "cannot connect to MySQL at %s, "
-			  "database %s, user %s: %s", where, cfg->db_name,
-			  cfg->db_user, mysql_error(db->conn));
+		mysql_err(err, mysql_errno(db->conn), mysql_error(db->conn),
+			  "cannot connect to MySQL at %s, database %s, user %s: %s",
+			  where, cfg->db_name, cfg->db_user, mysql_error(db->conn));
 		mysql_close(db->conn);
 		db->conn = NULL;
 		return -1;
@@ -177,21 +177,34 @@ static int gone(unsigned int e)
 	       e == ER_CONNECTION_KILLED || e == CR_CONNECTION_ERROR;
 }
 
-/* mysql_err - err gets the message, MySQL error e as its cause, and the
- * kind: unavailable when the server is away (the request may succeed
- * later), internal for anything else. Returns -1. */
-static int mysql_err(struct cc_err *err, unsigned int e, const char *fmt, ...)
+/* The server cannot be reached, or the connection broke: the request may
+ * succeed later (2002, 2003, 2005, 2006, 2012, 2013, 2055, 1040, 1053,
+ * 1158-1161, 1927). */
+static int away(unsigned int e)
+{
+	return gone(e) || e == CR_CONN_HOST_ERROR || e == CR_UNKNOWN_HOST ||
+	       e == CR_SERVER_HANDSHAKE_ERR || e == CR_SERVER_LOST_EXTENDED ||
+	       e == ER_SERVER_SHUTDOWN || e == ER_CON_COUNT_ERROR ||
+	       e == ER_NET_READ_ERROR || e == ER_NET_READ_INTERRUPTED ||
+	       e == ER_NET_ERROR_ON_WRITE || e == ER_NET_WRITE_INTERRUPTED;
+}
+
+/* mysql_err - err gets the message, MySQL error e as its cause (and the
+ * server's own words, said, as cause_msg), and the kind: unavailable when
+ * the server is away (the request may succeed later), internal for
+ * anything else. Returns -1. */
+static int mysql_err(struct cc_err *err, unsigned int e, const char *said,
+		     const char *fmt, ...)
 {
 	va_list ap;
-	int away = gone(e) || e == CR_CONN_HOST_ERROR || e == CR_UNKNOWN_HOST ||
-		   e == ER_SERVER_SHUTDOWN || e == CR_SERVER_LOST_EXTENDED;
 
 	if (!err)
 		return -1;
-	err->kind = away ? CC_ERR_UNAVAILABLE : CC_ERR_INTERNAL;
+	err->kind = away(e) ? CC_ERR_UNAVAILABLE : CC_ERR_INTERNAL;
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	snprintf(err->cause_msg, sizeof(err->cause_msg), "%s", said ? said : "");
 	return cc_err_set_cause(err, CC_CAUSE_MYSQL, (int)e);
 }
 
@@ -210,8 +223,8 @@ static MYSQL_STMT *get_stmt(struct cc_db *db, const char *sql, struct cc_err *er
 		return NULL;
 	}
 	if (mysql_stmt_prepare(st, sql, strlen(sql))) {
-		mysql_err(err, mysql_stmt_errno(st), "prepare failed: %s [%s]",
-			   mysql_stmt_error(st), sql);
+		mysql_err(err, mysql_stmt_errno(st), mysql_stmt_error(st),
+			  "prepare failed: %s [%s]", mysql_stmt_error(st), sql);
 		mysql_stmt_close(st);
 		return NULL;
 	}
@@ -300,7 +313,8 @@ static MYSQL_STMT *run(struct cc_db *db, const char *sql,
 			goto out;
 		}
 		e = mysql_stmt_errno(st);
-		mysql_err(err, e, "%s [%.120s]", mysql_stmt_error(st), sql);
+		mysql_err(err, e, mysql_stmt_error(st), "%s [%.120s]",
+			  mysql_stmt_error(st), sql);
 		if (lock_conflict(e) && !db->in_tx && ++conflicts <= 5) {
 			cc_debug("lock conflict (%u), running the statement again", e);
 			attempt--;
@@ -496,8 +510,8 @@ static int walk(struct cc_db *db, const char *sql, const struct cc_dbv *params,
 		if (k == MYSQL_NO_DATA)
 			break;
 		if (k == 1) {
-			mysql_err(err, mysql_stmt_errno(st), "fetch: %s [%.120s]",
-				  mysql_stmt_error(st), sql);
+			mysql_err(err, mysql_stmt_errno(st), mysql_stmt_error(st),
+				  "fetch: %s [%.120s]", mysql_stmt_error(st), sql);
 			goto out;
 		}
 		for (unsigned int f = 0; f < nf; f++) {
@@ -671,7 +685,8 @@ static int fixed(struct cc_db *db, const char *sql, struct cc_err *err)
 	db->queries++;
 	if (mysql_real_query(db->conn, sql, strlen(sql))) {
 		unsigned int e = mysql_errno(db->conn);
-		mysql_err(err, e, "%s: %s", sql, mysql_error(db->conn));
+		mysql_err(err, e, mysql_error(db->conn), "%s: %s", sql,
+			  mysql_error(db->conn));
 		if (gone(e))
 			close_conn(db);
 		return -1;
@@ -687,7 +702,13 @@ int cc_db_begin(struct cc_db *db, struct cc_err *err)
 	 * transaction. */
 	if (db->conn && time(NULL) - db->last_used > 30 && mysql_ping(db->conn) != 0)
 		close_conn(db);
-	if (fixed(db, "START TRANSACTION", err) < 0)
+	/* A connection that broke since its last use (MySQL restarted) fails
+	 * here first: nothing has run yet, so open a new one and try again
+	 * once, as run() does for a statement outside a transaction. */
+	if (fixed(db, "START TRANSACTION", err) < 0 &&
+	    (!err || err->cause_type != CC_CAUSE_MYSQL ||
+	     !gone((unsigned)err->cause) ||
+	     fixed(db, "START TRANSACTION", err) < 0))
 		return -1;
 	db->in_tx = 1;
 	return 0;

@@ -11,6 +11,7 @@ int cc_err_set(struct cc_err *err, enum cc_err_kind kind, const char *fmt, ...)
 	err->kind = kind;
 	err->cause_type = CC_CAUSE_NONE;
 	err->cause = 0;
+	err->cause_msg[0] = '\0';
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
@@ -39,6 +40,7 @@ void cc_err_clear(struct cc_err *err)
 		err->cause_type = CC_CAUSE_NONE;
 		err->cause = 0;
 		err->msg[0] = '\0';
+		err->cause_msg[0] = '\0';
 	}
 }
 

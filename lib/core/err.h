@@ -15,6 +15,7 @@
 #include <stdarg.h>
 
 #define CC_ERR_LEN 512
+#define CC_ERR_CAUSE_LEN 256
 
 enum cc_err_kind {
 	CC_ERR_NONE = 0,      /* no error (cc_err_clear) */
@@ -43,10 +44,13 @@ struct cc_err {
 	enum cc_err_cause cause_type;
 	int cause;              /* meaning given by cause_type; 0 when none */
 	char msg[CC_ERR_LEN];   /* human-readable, NUL-terminated */
+	char cause_msg[CC_ERR_CAUSE_LEN]; /* the cause's own words, when it
+				 * has some (MariaDB's message): what msg
+				 * quotes, without our context; "" when none */
 };
 
 /* cc_err_set - format a message into err (NULL is allowed) with a kind;
- * the cause is cleared. Always returns -1 so callers can
+ * the cause (and cause_msg) is cleared. Always returns -1 so callers can
  * `return cc_err_set(...)`. */
 int cc_err_set(struct cc_err *err, enum cc_err_kind kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -129,6 +129,9 @@ static const char SQL_NODE_UNITS[] =
 	"SELECT COUNT(*) FROM work_units WHERE node_record_id = ?";
 static const char SQL_SET_SLOTS[] =
 	"UPDATE node_records SET slots_used = ? WHERE id = ?";
+static const char SQL_COUNTS[] =
+	"SELECT COUNT(*) AS count, COALESCE(SUM(slots_used), 0) AS busy,"
+	" COALESCE(SUM(max_workers), 0) AS max FROM node_records";
 static const char SQL_STATUS_NODES[] =
 	"SELECT id, host, tag, busy, COALESCE(max_workers, -1) AS max_workers"
 	" FROM node_records ORDER BY host DESC";
@@ -479,4 +482,19 @@ json_t *cc_node_status_json(struct cc_db *db, struct cc_err *err)
 	if (!arr)
 		cc_err_set(err, CC_ERR_INTERNAL, "out of memory");
 	return arr;
+}
+
+/* The sums of GET /health, bound by name like every other row. */
+static const struct cc_dbcol COUNTS_COLS[] = {
+	CC_COL(struct cc_node_counts, count, CC_COL_I64),
+	CC_COL(struct cc_node_counts, busy, CC_COL_I64),
+	CC_COL(struct cc_node_counts, max, CC_COL_I64),
+};
+static const struct cc_dbrow COUNTS = CC_DBROW(struct cc_node_counts, COUNTS_COLS);
+
+int cc_node_counts(struct cc_db *db, struct cc_node_counts *out,
+		   struct cc_err *err)
+{
+	return cc_db_select_one(db, SQL_COUNTS, NULL, 0, &COUNTS, out, err) < 0 ?
+	       -1 : 0;
 }

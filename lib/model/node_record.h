@@ -101,4 +101,15 @@ int cc_node_expire(struct cc_db *db, const struct cc_config *cfg, int *removed,
  * workers:[pid...], status} ordered by host desc. New reference or NULL. */
 json_t *cc_node_status_json(struct cc_db *db, struct cc_err *err);
 
+/* Nodes at a glance (GET /health). */
+struct cc_node_counts {
+	long long count;      /* nodes checked in */
+	long long busy;       /* workers running (slots in use) on them */
+	long long max;        /* the sum of their max_workers (NULL: 0) */
+};
+
+/* cc_node_counts - one query into *out. 0, or -1 with err set. */
+int cc_node_counts(struct cc_db *db, struct cc_node_counts *out,
+		   struct cc_err *err);
+
 #endif

@@ -96,9 +96,28 @@
 
 	/* ---- requests and the connection state --------------------------------- */
 
-	function HttpError(status, message) {
+	/* fromCentral: the answer carried central's JSON {"error": ...} (as
+	 * opposed to a proxy's page or nginx's own answer). */
+	function HttpError(status, message, fromCentral) {
 		this.status = status;
 		this.message = message;
+		this.fromCentral = !!fromCentral;
+	}
+
+	/* The banner for a failure: a title and the cause, in words. */
+	function describe(err) {
+		var msg = err && err.message ? String(err.message) : 'error';
+		if (err instanceof HttpError && err.fromCentral && err.status === 503 &&
+			/^the database is unavailable/i.test(msg)) {
+			return { kind: 'database', title: 'The database is unavailable \u2014 retrying\u2026',
+				cause: msg.charAt(0).toUpperCase() + msg.slice(1) };
+		}
+		if (err instanceof HttpError && err.fromCentral && err.status >= 500) {
+			return { kind: 'server', title: 'The central server answers with an error \u2014 retrying\u2026',
+				cause: 'HTTP ' + err.status + ': ' + msg };
+		}
+		return { kind: 'disconnected', title: 'Disconnected from the central server \u2014 retrying\u2026',
+			cause: err instanceof HttpError ? 'HTTP ' + err.status + ': ' + msg : msg };
 	}
 
 	/* A failure that means central is not answering (as opposed to central
@@ -130,15 +149,26 @@
 		return fetch(PREFIX + path, init).then(function (resp) {
 			return resp.text().then(function (text) {
 				if (!resp.ok) {
-					var msg = resp.status + ' ' + resp.statusText;
+					var msg = resp.status + ' ' + (resp.statusText || 'error'), own = false;
 					try {
 						var j = JSON.parse(text);
-						if (j && typeof j.error === 'string') msg = j.error;
-					} catch (e) { /* not JSON: keep the status line */ }
-					throw new HttpError(resp.status, msg);
+						if (j && typeof j.error === 'string') { msg = j.error; own = true; }
+					} catch (e) { /* not JSON (a proxy's page): keep the status line */ }
+					/* nginx's own answer when the pool is gone */
+					if (resp.status === 502 || resp.status === 504) own = false;
+					throw new HttpError(resp.status, msg, own);
 				}
-				if (opts.accept === 'text') return text;
-				return text ? JSON.parse(text) : null;
+				var body;
+				if (opts.accept === 'text') {
+					body = text;
+				} else {
+					try {
+						body = text ? JSON.parse(text) : null;
+					} catch (e) {
+						throw new HttpError(resp.status, 'the answer to ' + path + ' is not JSON', false);
+					}
+				}
+				return opts.headers ? { body: body, headers: resp.headers } : body;
 			});
 		}, function (err) {
 			throw new Error(err && err.name === 'AbortError' ?
@@ -171,6 +201,7 @@
 			this.ok = true;
 			this.since = null;
 			$('banner').hidden = true;
+			$('banner').removeAttribute('data-kind');
 			document.body.classList.remove('disconnected');
 			if (wasDown) pollers.forEach(function (p) { p.kick(); });
 			renderConn();
@@ -181,20 +212,31 @@
 				this.ok = false;
 				this.since = new Date();
 			}
-			$('banner_detail').textContent = 'No answer since ' + fmtClock(this.since) +
-				' (' + (err && err.message ? err.message : 'error') + '); attempt ' +
-				this.failures + ', retrying every ' + RETRY_MS / 1000 + ' s.';
-			$('banner').hidden = false;
+			showBanner(describe(err), this.since, this.failures);
 			document.body.classList.add('disconnected');
 			renderConn();
+		},
+		/* central answered, but with its own failure (500): said in the
+		 * banner until the next good answer; the other panels go on */
+		error: function (err) {
+			showBanner(describe(err), new Date(), 0);
 		}
 	};
+
+	function showBanner(d, since, attempt) {
+		$('banner_title').textContent = d.title;
+		$('banner_detail').textContent = d.cause + ' (since ' + fmtClock(since) +
+			(attempt ? '; attempt ' + attempt + ', retrying every ' + RETRY_MS / 1000 + ' s' : '') + ').';
+		$('banner').setAttribute('data-kind', d.kind);
+		$('banner').hidden = false;
+	}
 
 	function renderConn() {
 		var box = $('conn');
 		if (conn.ok === false) {
 			box.setAttribute('data-state', 'down');
-			$('conn_text').textContent = 'disconnected';
+			$('conn_text').textContent = $('banner').getAttribute('data-kind') === 'database' ?
+				'database unavailable' : 'disconnected';
 		} else if (conn.ok) {
 			box.setAttribute('data-state', 'up');
 			$('conn_text').textContent = 'live \u00b7 ' + fmtClock(conn.lastOk);
@@ -295,7 +337,14 @@
 					legend: { show: false },
 					cursor: { points: { size: 6 }, drag: { x: false, y: false } },
 					scales: {
-						x: { time: true },
+						/* at least the last minute, ending now: an empty
+						 * chart (first load) gets a real time axis */
+						x: { time: true, range: function (u, min, max) {
+							var now = Date.now() / 1000;
+							if (min === null || max === null || !isFinite(min) || !isFinite(max))
+								return [now - 60, now];
+							return max - min < 60 ? [max - 60, max] : [min, max];
+						} },
 						y: { range: function (u, min, max) { return [0, max > 0 ? Math.ceil(max * 1.15) : 4]; } }
 					},
 					axes: [
@@ -320,6 +369,7 @@
 			}
 			charts.push(chart);
 		});
+		window.CROWD_CHARTS = charts.map(function (c) { return c.u; });   /* for the tests */
 		if (typeof ResizeObserver === 'function') {
 			new ResizeObserver(function () {
 				charts.forEach(function (c) {
@@ -407,6 +457,10 @@
 
 	function pollStatus() {
 		return request('GET', '/status').then(function (st) {
+			if ($('banner').getAttribute('data-kind') === 'server') {   /* answered well again */
+				$('banner').hidden = true;
+				$('banner').removeAttribute('data-kind');
+			}
 			var nodes = Array.isArray(st.nodes) ? st.nodes.slice() : [];
 			nodes.sort(function (a, b) {
 				return String(a.host).localeCompare(String(b.host), 'en', { numeric: true });
@@ -434,6 +488,7 @@
 			}
 		}, function (err) {
 			if (isDisconnect(err)) record(null);   /* a gap in the graphs */
+			else if (err instanceof HttpError && err.status >= 500) conn.error(err);
 			throw err;
 		});
 	}
@@ -781,7 +836,11 @@
 	var logText = null;
 
 	function pollLog() {
-		return request('GET', '/log', { accept: 'text' }).then(function (text) {
+		return request('GET', '/log', { accept: 'text', headers: true }).then(function (r) {
+			var text = r.body, host = r.headers.get('X-CloudCrowd-Host');
+			/* several central hosts may answer in turn: say whose log it is */
+			$('log_host').textContent = host ? 'log of ' + host + ' \u00b7 last 100 lines' : 'last 100 lines';
+			if (host) $('log_host').setAttribute('data-host', host);
 			if (text === logText) return;
 			logText = text;
 			var pre = $('log');

@@ -7,7 +7,7 @@
  * Exits 0 when every check passed, 1 when one failed, 2 on a crash.
  *
  * Environment:
- *   OC_MODE        full | smoke | noauth | bulk          (default full)
+ *   OC_MODE        full | smoke | noauth | bulk | errors  (default full)
  *   OC_URL         the console's base URL, prefix included, no trailing /
  *   OC_LOGIN, OC_PASSWORD   basic auth credentials (optional)
  *   OC_NODES       hosts the page must list ("127.0.0.1:P1 127.0.0.1:P2")
@@ -18,6 +18,8 @@
  *   OC_LINK_URL    an http URL on the stack a noop job can use as input,
  *                  so its output is a link (full mode)
  *   OC_BULK_JOBS, OC_BULK_NODES  what bulk mode expects in the database
+ *   OC_DB_STOP, OC_DB_START  shell commands that stop / start the
+ *                  stack's MariaDB (errors mode)
  */
 'use strict';
 
@@ -431,6 +433,96 @@ async function full() {
 	}
 }
 
+/* errors: what people see when things fail. The empty charts of a first
+ * load have a real time axis; the log names its central host; with the
+ * database stopped (OC_DB_STOP) the banner says so, with MariaDB's words,
+ * and a fresh load of the page is an HTML error page, never JSON; with it
+ * started again (OC_DB_START) the page comes back by itself. */
+async function errors() {
+	const xLabels = (page) => page.evaluate(() => (window.CROWD_CHARTS || [])
+		.map((u) => (u && u.axes[0]._values ? u.axes[0]._values.slice() : null)));
+	let b = await launch(true);
+	try {
+		/* no data yet: /status is held until the axes are read */
+		await b.page.route(BASE + '/status', () => { /* never answered */ });
+		await loadPage(b);
+		await check('the empty charts of a first load have a time axis of distinct times', async () => {
+			const all = await until('4 charts with x labels', async () => {
+				const l = await xLabels(b.page);
+				return l.length === 4 && l.every((v) => v && v.length >= 2) ? l : false;
+			}, 5000, 100);
+			for (const v of all) {
+				assert(new Set(v).size === v.length, 'repeated labels: ' + v.join(' '));
+				assert(v.every((x) => /^\d\d:\d\d:\d\d$/.test(x)), 'not clock times: ' + v.join(' '));
+			}
+			const span = await b.page.evaluate(() => {
+				const u = window.CROWD_CHARTS[0];
+				return { min: u.scales.x.min, max: u.scales.x.max, now: Date.now() / 1000 };
+			});
+			assert(span.max - span.min >= 59 && Math.abs(span.now - span.max) < 10,
+				'x scale ' + JSON.stringify(span));
+			return `(${all[0].join(' ')})`;
+		});
+		await shot(b.page, 'empty-charts.png');
+	} finally {
+		await b.close();
+	}
+	b = await launch(true);
+	const page = b.page;
+	try {
+		await loadPage(b);
+		await check('the server log says which central host it shows', async () => {
+			const t = await until('log host', async () => {
+				const x = await page.$eval('#log_host', (n) => n.textContent);
+				return /^log of .+ \(127\.0\.0\.1:\d+\)/.test(x) ? x : false;
+			}, 10000);
+			return `("${t}")`;
+		});
+		const db = { stop: process.env.OC_DB_STOP, start: process.env.OC_DB_START };
+		if (!db.stop || !db.start) {
+			fail('the database checks', 'OC_DB_STOP / OC_DB_START not set');
+			return;
+		}
+		let shown = false;
+		await check('with the database stopped, the banner says it is unavailable, in MariaDB\'s words', async () => {
+			shell(db.stop);
+			const t0 = Date.now();
+			await until('banner', () => bannerShown(page), 15000, 100);
+			shown = true;
+			const text = await until('database banner', async () => {
+				const x = await page.$eval('#banner', (n) => n.textContent.replace(/\s+/g, ' ').trim());
+				return /The database is unavailable/.test(x) ? x : false;
+			}, 10000, 100);
+			assert(/Can't connect|Lost connection|gone away/.test(text), 'no MariaDB message: ' + text);
+			assert(!/\{"error"/.test(text), 'raw JSON in the banner: ' + text);
+			const conn = await page.$eval('#conn_text', (n) => n.textContent);
+			assert(conn === 'database unavailable', 'connection state: ' + conn);
+			return `after ${((Date.now() - t0) / 1000).toFixed(1)} s: "${text}"`;
+		});
+		if (shown) await shot(page, 'database-unavailable.png');
+		await check('a fresh load of the page while the database is away is an HTML error page, not JSON', async () => {
+			const resp = await page.goto(BASE + '/', { waitUntil: 'load', timeout: 30000 });
+			assert(resp.status() === 503, 'status ' + resp.status());
+			assert(/^text\/html/.test(resp.headers()['content-type'] || ''), 'type ' + resp.headers()['content-type']);
+			const title = await page.$eval('h1', (n) => n.textContent);
+			const body = await page.evaluate(() => document.body.innerText);
+			assert(title === 'The database is unavailable', 'title ' + title);
+			assert(/Can't connect/.test(body) && !/\{"error"/.test(body), 'body ' + body);
+			return `("${title}")`;
+		});
+		await shot(page, 'database-unavailable-page.png');
+		await check('when the database is back, the error page turns into the console by itself', async () => {
+			shell(db.start);
+			const t0 = Date.now();
+			await until('the console again', async () => (await page.$('#graphs')) !== null, 60000, 250);
+			await until('no banner', async () => !(await bannerShown(page)), 15000, 100);
+			return `(after ${((Date.now() - t0) / 1000).toFixed(1)} s)`;
+		});
+	} finally {
+		await b.close();
+	}
+}
+
 /* smoke: the page works (used with basic auth and under a path prefix) */
 async function smoke() {
 	const b = await launch(true);
@@ -623,7 +715,7 @@ async function docs() {
 (async () => {
 	if (!BASE) throw new Error('OC_URL is not set');
 	fs.mkdirSync(ARTIFACTS, { recursive: true });
-	const run = { full, smoke, noauth, bulk, docs }[MODE];
+	const run = { full, smoke, noauth, bulk, docs, errors }[MODE];
 	if (!run) throw new Error('unknown OC_MODE ' + MODE);
 	diag(`browser test (${MODE}) against ${BASE}/ with ${CHROMIUM}`);
 	await run();

@@ -1,11 +1,60 @@
 #!/usr/bin/env bash
 # t0101-central-api: every central route through real nginx + FastCGI +
-# MariaDB (no node, no dispatcher): the original's acceptance checks, form
-# and JSON bodies, the captured protocol replayed, every bad-input case in
+# MariaDB (no node, no dispatcher): GET /health (degraded without a
+# dispatcher or node, ok with both; ccdistribute's --help and -v), the
+# original's acceptance checks, form and JSON bodies, each result logged at
+# info, the captured protocol replayed, every bad-input case in
 # tests/cases/ (each must leave the database unchanged), concurrency.
 . "$(dirname "$0")/lib.sh"
 
 stack_up --nodes 0 --no-dispatcher
+
+# ---- GET /health (readiness; /heartbeat stays liveness) -----------------------
+# Here first, while nothing is queued: the dispatcher this section starts
+# must find no unit to send to the made-up node below.
+http GET /health
+is "$STATUS" 200 "GET /health answers 200 while the database answers"
+like "$CTYPE" '^application/json' "... as JSON"
+is "$(jq -r 'keys_unsorted|join(",")' <<<"$BODY")" "status,database,dispatcher,nodes" "health JSON keys"
+is "$(jq -c '[.status,.database,.nodes]' <<<"$BODY")" '["degraded",{"ok":true},{"count":0,"busy":0,"max":0}]' \
+	"no dispatcher and no node: degraded, database ok, nodes 0/0/0"
+is "$(jq -c '.dispatcher.ok' <<<"$BODY")" false "... the dispatcher is not ok"
+like "$(jq -r '.dispatcher.error' <<<"$BODY")" 'no dispatcher runs on this host .*ccdistribute\.sock.*ccdistribute --loop' \
+	"... and its error says none runs and how to start one"
+# ccdistribute: --help tells the truth about logging, -v logs at debug
+help=$("$BIN/ccdistribute" --help)
+like "$help" 'Logs go to stderr, with or without --loop' "ccdistribute --help: logs go to stderr"
+like "$help" '-v +log at debug level' "ccdistribute --help: -v logs at debug level"
+"$BIN/ccdistribute" -c "$CROWD_CONF" >"$STACK_DIR/log/disp-once.out" 2>&1
+check "ccdistribute (one pass, log_level info) logs no debug line" \
+	bash -c "! grep -q ' debug: ' '$STACK_DIR/log/disp-once.out'"
+"$BIN/ccdistribute" -c "$CROWD_CONF" -v >"$STACK_DIR/log/disp-once-v.out" 2>&1
+check "ccdistribute -v logs at debug level" grep -q ' debug: ' "$STACK_DIR/log/disp-once-v.out"
+# a dispatcher of this host: its pid file (as crowd server start and
+# stack/start.sh write it) and its socket
+DISP_PIDFILE=$STACK_DIR/run/ccdistribute.pid
+"$BIN/ccdistribute" -c "$CROWD_CONF" --loop -v >"$STACK_DIR/log/disp-loop.out" 2>&1 &
+disp=$!
+echo "$disp" >"$DISP_PIDFILE"
+check "with ccdistribute --loop running, GET /health says the dispatcher is ok, with its pid" \
+	wait_until 10 bash -c "[[ \$(curl -s '$CROWD_URL/health' | jq -c .dispatcher) == '{\"ok\":true,\"pid\":$disp}' ]]"
+check "ccdistribute --loop -v logs at debug level" wait_until 5 grep -q ' debug: ' "$STACK_DIR/log/disp-loop.out"
+http PUT /node/vm:9063 -H 'Content-Type: application/x-www-form-urlencoded' \
+	--data-binary 'busy=false&max_workers=4&enabled_actions=noop'
+http GET /health
+is "$STATUS $(jq -c '[.status,.nodes]' <<<"$BODY")" '200 ["ok",{"count":1,"busy":0,"max":4}]' \
+	"a dispatcher and a node: ok, nodes count 1, busy 0, max 4"
+kill -TERM "$disp"
+wait "$disp" 2>/dev/null
+http GET /health
+is "$STATUS $(jq -c '[.status,.dispatcher.ok]' <<<"$BODY")" '200 ["degraded",false]' \
+	"the dispatcher stopped (its pid file left behind): degraded"
+like "$(jq -r .dispatcher.error <<<"$BODY")" "ccdistribute is not running: .*ccdistribute.pid names pid $disp, which has ended" \
+	"... and the error names the pid file and the ended pid"
+rm -f -- "$DISP_PIDFILE"
+http DELETE /node/vm:9063
+http GET /heartbeat
+is "$STATUS $BODY" "200 buh-bump" "GET /heartbeat still answers buh-bump (liveness)"
 
 # ---- node check-in, status, check-out (Ruby node's exact body) --------------
 # (first, while no unit is queued: with units waiting, the pass that runs
@@ -86,6 +135,8 @@ hold "$unit" 2375
 http PUT "/work/$unit" -H 'Content-Type: application/x-www-form-urlencoded' \
 	--data-binary "pid=2375&id=$unit&time=0.068592939&status=succeeded&output=%7B%22output%22%3A%22ONE%22%7D"
 is "$STATUS" 204 "PUT /work/:id (the captured worker report) answers 204"
+check "the result is logged at info, in one line (unit, job, action, node, outcome, time)" \
+	grep -q "info: result: unit $unit, job $id2, action noop, node -, succeeded (attempt 1), 0.069 s\$" "$STACK_DIR/log/server.log"
 http GET "/jobs/$id2"
 is "$(jq -c '[.status,.percent_complete,.work_units,.outputs]' <<<"$BODY")" '["succeeded",100,0,["ONE"]]' \
 	"the one-unit job succeeded with its output; units removed"
@@ -103,6 +154,10 @@ for p in 101 102 103; do
 		--data-urlencode "pid=$p"
 done
 is "$(sql "SELECT COUNT(*) FROM work_units WHERE id=$u5")" 0 "after 3 failed attempts the unit is finished"
+is "$(grep -c "info: result: unit $u5, job $id5, action noop, node -, retrying in [0-9]* s (attempt [12])\$" "$STACK_DIR/log/server.log")" 2 \
+	"each retried failure is logged as retrying"
+check "the last failure is logged as failed (attempt 3)" \
+	grep -q "info: result: unit $u5, job $id5, action noop, node -, failed (attempt 3)\$" "$STACK_DIR/log/server.log"
 http GET "/jobs/$id5"
 is "$(jq -c '[.status,.outputs]' <<<"$BODY")" '["failed",["deliberate failure"]]' \
 	"the job failed with the error as its output"
@@ -135,6 +190,9 @@ is "$STATUS $(jq -r .action <<<"$BODY")" "200 noop" "DELETE /blacklist/:action r
 http GET /log
 is "$STATUS" 200 "GET /log answers 200"
 like "$BODY" 'job [0-9]+ created' "the log tail shows server activity"
+loghost=$(curl -s -D - -o /dev/null "$CROWD_URL/log" | tr -d '\r' | sed -n 's/^X-CloudCrowd-Host: //Ip')
+is "$loghost" "$(hostname) (127.0.0.1:$CROWD_PORT)" \
+	"GET /log names the central host whose log it is (X-CloudCrowd-Host: NAME (ADDR:PORT))"
 http GET /actions
 like "$(jq -c 'map(.name)' <<<"$BODY")" '"word_count"' "GET /actions lists installed actions"
 is "$(jq -c '.[]|select(.name=="word_count")|[.split,.merge]' <<<"$BODY")" "[false,true]" "word_count has merge, no split"

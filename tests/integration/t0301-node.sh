@@ -11,8 +11,9 @@
 # action killed with SIGKILL is reported failed, bad POST /work bodies are
 # 400 and run nothing, max_load 0 gives 503, basic auth and max_workers on
 # the node, no descriptor of the node in actions, a restarted node can
-# bind its port while an orphan action lives (PITFALLS 6), a node that
-# cannot reach central exits non-zero, SIGTERM checks out.
+# bind its port while an orphan action lives (PITFALLS 6), each action the
+# node skips is logged with why (not executable, no process, bad name), a
+# node that cannot reach central exits non-zero, SIGTERM checks out.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -297,6 +298,33 @@ is "$STATUS $BODY" "200 buh-bump" "the restarted node listens on the same port (
 inst_changed() { [[ $(sql "SELECT instance FROM node_records WHERE host = '127.0.0.1:$NODE_PORT'") != "$inst1" ]]; }
 check "its check-in carries a new instance" wait_until 10 inst_changed
 kill -KILL -- "-$opid" 2>/dev/null
+kill -TERM "$NPID"
+wait "$NPID"
+
+# --- actions the node cannot offer: one warning each, saying why ---------------------
+acts=$STACK_DIR/actions-skip
+cp -rL "$CROWD_CONF/actions" "$acts"   # -L: copies, not links to the build
+cp -r "$acts/noop" "$acts/line_count2"
+chmod -x "$acts/line_count2/process"
+mkdir -p "$acts/no_process" "$acts/process_dir/process"
+cp -r "$acts/noop" "$acts/Bad-Name"
+touch "$acts/README.txt" "$acts/.hidden"
+conf=$(conf_copy skip "actions_path=$acts")
+start_node skip "$conf" || not_ok "node skip starts"
+SKIP_LOG=$STACK_DIR/log/node-$NPORT.log
+check "node skip checks in" wait_until 10 node_listed "127.0.0.1:$NPORT"
+warned() { grep -F "warn: skipping action '$1': $2" "$SKIP_LOG"; }
+check "not executable: \"skipping action 'line_count2': .../process is not executable (chmod +x it)\"" \
+	warned line_count2 "$acts/line_count2/process is not executable (chmod +x it)"
+check "no process: \"skipping action 'no_process': .../process is missing\"" \
+	warned no_process "$acts/no_process/process is missing"
+check "process not a file: \"skipping action 'process_dir': .../process is not a file\"" \
+	warned process_dir "$acts/process_dir/process is not a file"
+check "a bad name: \"skipping action 'Bad-Name': action names are [a-z0-9_]+\"" \
+	warned Bad-Name "action names are [a-z0-9_]+"
+is "$(grep -c "skipping action" "$SKIP_LOG")" 4 "one line per skipped action, nothing for plain or hidden files"
+is "$(sql "SELECT enabled_actions FROM node_records WHERE host = '127.0.0.1:$NPORT'")" "$want_actions" \
+	"the node offers the others, and none of these"
 kill -TERM "$NPID"
 wait "$NPID"
 

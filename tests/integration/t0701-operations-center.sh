@@ -7,7 +7,11 @@
 #     progress bar reaches 100 %; a job made with the form completes; a
 #     blacklisted action shows and is removed; the "disconnected" banner
 #     shows when the FastCGI pool is stopped (SIGSTOP, then SIGTERM) and
-#     goes when it is back.
+#     goes when it is back. Then (errors mode) the empty charts of a
+#     first load have a real time axis, the log names its central host, and
+#     with MariaDB stopped the banner and a fresh load of the page say "The
+#     database is unavailable" in MariaDB's words (an HTML page, not JSON),
+#     and the page comes back by itself when MariaDB does.
 #  2. with HTTP basic auth: 401 without credentials, the page works with
 #     them, also under a path prefix (a second nginx mounting it at
 #     /crowd/), and stays fast with 10,000 jobs and 200 nodes.
@@ -94,6 +98,41 @@ EOF
 	chmod +x "$STACK_DIR/pool.sh"
 }
 
+# The MariaDB control script the browser test calls: stop (SIGTERM, wait
+# for the exit) | start (as stack/start.sh started it, t0801's way: the
+# same command line, saved from /proc while it ran).
+write_db_script() {
+	cp "/proc/$(cat "$STACK_DIR/run/mariadb.pid")/cmdline" "$STACK_DIR/mariadb.argv"
+	cat >"$STACK_DIR/db.sh" <<'EOF'
+#!/usr/bin/env bash
+set -euo pipefail
+. "$(dirname "$0")/env"
+pidf=$STACK_DIR/run/mariadb.pid
+case $1 in
+stop)
+	pid=$(cat "$pidf")
+	kill -TERM "$pid"
+	for ((i = 0; i < 600; i++)); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done
+	echo "db.sh: MariaDB $pid did not exit" >&2
+	exit 1 ;;
+start)
+	mapfile -d '' -t argv <"$STACK_DIR/mariadb.argv"
+	rm -f -- "$MYSQL_SOCKET"
+	setsid "${argv[@]}" </dev/null >>"$STACK_DIR/log/mariadb.out" 2>&1 &
+	echo $! >"$pidf"
+	disown
+	for ((i = 0; i < 600; i++)); do
+		mariadb-admin --no-defaults --socket="$MYSQL_SOCKET" --user=root ping >/dev/null 2>&1 && exit 0
+		sleep 0.1
+	done
+	echo "db.sh: MariaDB did not start" >&2
+	exit 1 ;;
+*) echo "usage: db.sh stop|start" >&2; exit 2 ;;
+esac
+EOF
+	chmod +x "$STACK_DIR/db.sh"
+}
+
 node_hosts() {
 	local p hosts=""
 	for p in $NODE_PORTS; do hosts+="${hosts:+ }127.0.0.1:$p"; done
@@ -119,6 +158,14 @@ run_browser full \
 "$STACK_DIR/pool.sh" cont 2>/dev/null || true   # never leave it stopped
 http GET /heartbeat
 is "$BODY" buh-bump "central answers after the browser test (pool restarted)"
+write_db_script
+run_browser errors \
+	OC_URL="$CROWD_URL" OC_NODES="$(node_hosts)" \
+	OC_DB_STOP="$STACK_DIR/db.sh stop" OC_DB_START="$STACK_DIR/db.sh start"
+mariadb-admin --no-defaults --socket="$MYSQL_SOCKET" --user=root ping >/dev/null 2>&1 ||
+	"$STACK_DIR/db.sh" start    # never leave it stopped
+check "central serves /status again after the database test" \
+	wait_until 30 bash -c "[[ \$(curl -s -o /dev/null -w '%{http_code}' '$CROWD_URL/status') == 200 ]]"
 stack_down
 
 # ---- 2. basic auth, a path prefix, 10,000 jobs and 200 nodes -------------------
