@@ -33,6 +33,7 @@ struct cli {
 	int nlisten;
 	int days;                        /* --days, -1 unset */
 	int force;                       /* --force */
+	int with_test_actions;           /* --with-test-actions */
 	const char *options_json;        /* --options */
 	const char *file;                /* --file */
 	const char *callback;            /* --callback */
@@ -57,6 +58,7 @@ int cli_cmd_status(struct cli *c, int argc, char **argv);
 int cli_cmd_jobs(struct cli *c, int argc, char **argv);
 int cli_cmd_nodes(struct cli *c, int argc, char **argv);
 int cli_cmd_blacklist(struct cli *c, int argc, char **argv);
+/* (submit and status in client.c; jobs, nodes and blacklist in lists.c) */
 
 /* cli_fail - print "crowd: MESSAGE" on stderr; returns code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -80,18 +82,39 @@ struct cc_db *cli_db_open(struct cli *c, int check_schema, int *rc);
  * a trailing slash, into out (n bytes). */
 void cli_central_url(const struct cli *c, char *out, size_t n);
 
+#define CLI_REQ_TIMEOUT 30       /* s per request of a client command */
+
+/* cli_client_new - load the config (cli_load_config) and make the HTTP
+ * client of a client command (free with cc_http_free). NULL with *rc the
+ * exit code, the reason printed. */
+struct cc_http *cli_client_new(struct cli *c, int *rc);
+
 /* cli_central - method path (e.g. "/jobs/4") on central with an optional
  * urlencoded form. Returns CC_EXIT_OK when an answer arrived (any status; in
  * resp, to clean up with cc_http_resp_cleanup), else CC_EXIT_CENTRAL after
  * printing why central could not be reached. A 401 answer is turned into
- * CC_EXIT_CENTRAL with a note about the auth settings. */
+ * CC_EXIT_CENTRAL with cli_auth_refused's message. */
 int cli_central(struct cli *c, struct cc_http *http, const char *method,
 		const char *path, const char *form, long timeout_s,
 		struct cc_http_resp *resp);
 
-/* cli_resp_error - the "error" text of a JSON error answer, else the body
- * (shortened), else the status line, into out (n bytes). */
+/* cli_auth_refused - print "WHAT: central refused our credentials (401)"
+ * and what to check: the login and password (the node's credentials when
+ * node is set) in cfg's file, or, when none are set, that central wants
+ * them. Returns CC_EXIT_CENTRAL. */
+int cli_auth_refused(const struct cc_config *cfg, int node, const char *what);
+
+/* cli_resp_error - one line on an error answer: central's JSON "error"
+ * text and the status ("unknown action 'x' ... (HTTP 422)"); for an HTML
+ * page (nginx's) only its status and title, never the markup; else the
+ * body (shortened) or the status. Into out (n bytes); returns out. */
 const char *cli_resp_error(const struct cc_http_resp *resp, char *out, size_t n);
+
+/* cli_refused - print "crowd: WHAT: " (fmt) and cli_resp_error of resp on
+ * stderr; returns CC_EXIT_CENTRAL: any 4xx or 5xx answer of central to a
+ * client command is central refusing (README "Exit codes"). */
+int cli_refused(const struct cc_http_resp *resp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* cli_mkdir - mkdir -p, printing the failure; CC_EXIT_OK or code. */
 int cli_mkdir(const char *path, int code);

@@ -1,15 +1,18 @@
 /* client.c - the commands for people at a terminal, all over central's
  * HTTP API (so they work from any machine that reaches central):
- * `submit` (POST /jobs), `status` (GET /jobs/:id, --wait follows it with a
- * live bar on a terminal, timestamped lines otherwise), `jobs` (GET /jobs,
- * paged), `nodes` (GET /status) and `blacklist add|rm|ls`.
- * stdout carries results (the job JSON is always the last line of submit
- * and status); messages and logs go to stderr. */
+ * `submit` (POST /jobs) and `status` (GET /jobs/:id, --wait follows it
+ * with a live bar on a terminal, timestamped lines otherwise); lists.c has
+ * `jobs`, `nodes` and `blacklist`.
+ * stdout carries only results (the job JSON is the last line of submit and
+ * status), so `crowd submit ... --wait | jq .` works; progress, messages
+ * and logs go to stderr. Any 4xx or 5xx answer of central is
+ * CC_EXIT_CENTRAL, with central's "error" text (cli_refused). */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,7 +23,6 @@
 #include "core/log.h"
 #include "progress.h"
 
-#define REQ_TIMEOUT 30           /* s per request */
 #define GIVE_UP_AFTER 60.0       /* s of central unreachable while waiting */
 #define PLAIN_REPEAT 30.0        /* s between unchanged plain lines */
 
@@ -39,27 +41,13 @@ static void nap(double s)
 	nanosleep(&ts, NULL);
 }
 
-static struct cc_http *client_new(struct cli *c, int *rc)
-{
-	struct cc_http *http;
-
-	if ((*rc = cli_load_config(c)) != CC_EXIT_OK)
-		return NULL;
-	if (cc_http_global_init() < 0 || !(http = cc_http_new(&c->cfg))) {
-		*rc = cli_fail(CC_EXIT_FAILED, "cannot initialise libcurl");
-		return NULL;
-	}
-	return http;
-}
-
-/* Print "TIMESTAMP text" on stdout. */
+/* Print "TIMESTAMP text" on stderr (progress, never results). */
 static void stamped(const char *text)
 {
 	char ts[40];
 
 	cli_timestamp(wall(), ts, sizeof(ts));
-	printf("%s %s\n", ts, text);
-	fflush(stdout);
+	fprintf(stderr, "%s %s\n", ts, text);
 }
 
 /* The end of a followed or shown job: its JSON as the last stdout line;
@@ -83,10 +71,14 @@ static int finish(const json_t *job, const struct cli_job_view *v)
 	return CC_EXIT_OK;
 }
 
+#define AGAIN (-1)               /* get_job: central down for now, try again */
+
 /* GET /jobs/:id into *job (new reference). CC_EXIT_OK, or an exit code with
- * the reason printed; *gone is set on a 404. */
+ * the reason printed; *gone is set on a 404. With patient (following a
+ * job), central unreachable or answering 502, 503 or 504 (an outage of its
+ * pool or database) is AGAIN, with a warning. */
 static int get_job(struct cli *c, struct cc_http *http, long long id,
-		   json_t **job, int *gone, int quiet_transport)
+		   json_t **job, int *gone, int patient)
 {
 	struct cc_http_resp resp;
 	char path[64], msg[512];
@@ -95,41 +87,55 @@ static int get_job(struct cli *c, struct cc_http *http, long long id,
 	*job = NULL;
 	*gone = 0;
 	snprintf(path, sizeof(path), "/jobs/%lld", id);
-	if (quiet_transport) {
+	if (patient) {
 		struct cc_err err = { 0 };
 		char base[CC_STR_LEN], url[CC_STR_LEN + 64];
 		cli_central_url(c, base, sizeof(base));
 		snprintf(url, sizeof(url), "%s%s", base, path);
-		if (cc_http_request(http, "GET", url, NULL, REQ_TIMEOUT, &resp, &err) < 0) {
+		if (cc_http_request(http, "GET", url, NULL, CLI_REQ_TIMEOUT, &resp, &err) < 0) {
 			cc_warn("cannot reach central (%s); still trying", err.msg);
 			cc_http_resp_cleanup(&resp);
-			return CC_EXIT_CENTRAL;
+			return AGAIN;
 		}
-	} else if ((rc = cli_central(c, http, "GET", path, NULL, REQ_TIMEOUT, &resp))) {
+		if (resp.status == 502 || resp.status == 503 || resp.status == 504) {
+			cc_warn("central: %s; still trying",
+				cli_resp_error(&resp, msg, sizeof(msg)));
+			cc_http_resp_cleanup(&resp);
+			return AGAIN;
+		}
+		if (resp.status == 401) {
+			cc_http_resp_cleanup(&resp);
+			return cli_auth_refused(&c->cfg, 0, url);
+		}
+	} else if ((rc = cli_central(c, http, "GET", path, NULL, CLI_REQ_TIMEOUT, &resp))) {
 		return rc;
 	}
 	if (resp.status == 404) {
 		*gone = 1;
 		cc_http_resp_cleanup(&resp);
-		return cli_fail(CC_EXIT_FAILED, "job %lld not found (never created, deleted, "
+		return cli_fail(CC_EXIT_CENTRAL, "job %lld not found (never created, deleted, "
 				"or removed after its callback answered 201 Created)", id);
 	}
 	if (resp.status != 200 || !(*job = json_loads(resp.body, 0, NULL))) {
-		rc = resp.status >= 500 || resp.status == 200 ? CC_EXIT_CENTRAL : CC_EXIT_FAILED;
-		cli_fail(rc, "GET %s: %s", path, cli_resp_error(&resp, msg, sizeof(msg)));
+		if (resp.status == 200)
+			cli_fail(CC_EXIT_CENTRAL, "GET %s: not JSON: %.200s", path,
+				 cli_resp_error(&resp, msg, sizeof(msg)));
+		else
+			cli_refused(&resp, "GET %s", path);
 		cc_http_resp_cleanup(&resp);
-		return rc;
+		return CC_EXIT_CENTRAL;
 	}
 	cc_http_resp_cleanup(&resp);
 	return CC_EXIT_OK;
 }
 
-/* Follow a job until it is complete: a live bar when stdout is a terminal,
- * else a timestamped line whenever something changes (and every 30 s). */
+/* Follow a job until it is complete, on stderr: a live bar when stderr is
+ * a terminal, else a timestamped line whenever something changes (and
+ * every 30 s). */
 static int follow(struct cli *c, struct cc_http *http, long long id)
 {
 	struct cli_job_view v = { 0 }, last = { 0 };
-	int tty = isatty(STDOUT_FILENO), first = 1, rc, gone;
+	int tty = isatty(STDERR_FILENO), first = 1, rc, gone;
 	double start = wall(), last_line = 0, unreachable_since = 0;
 	json_t *job = NULL;
 	char text[512];
@@ -137,13 +143,13 @@ static int follow(struct cli *c, struct cc_http *http, long long id)
 	for (;;) {
 		json_decref(job);
 		rc = get_job(c, http, id, &job, &gone, 1);
-		if (rc == CC_EXIT_CENTRAL && !job) {
+		if (rc == AGAIN) {
 			if (!unreachable_since)
 				unreachable_since = wall();
 			if (wall() - unreachable_since > GIVE_UP_AFTER) {
 				if (tty && !first)
-					putchar('\n');
-				return cli_fail(CC_EXIT_CENTRAL, "central unreachable for %.0f s: "
+					fputc('\n', stderr);
+				return cli_fail(CC_EXIT_CENTRAL, "central unavailable for %.0f s: "
 						"giving up (job %lld may still be running; "
 						"crowd status %lld)", GIVE_UP_AFTER, id, id);
 			}
@@ -152,7 +158,7 @@ static int follow(struct cli *c, struct cc_http *http, long long id)
 		}
 		if (rc != CC_EXIT_OK) {
 			if (tty && !first)
-				putchar('\n');
+				fputc('\n', stderr);
 			return rc;
 		}
 		unreachable_since = 0;
@@ -160,10 +166,12 @@ static int follow(struct cli *c, struct cc_http *http, long long id)
 			json_decref(job);
 			return cli_fail(CC_EXIT_CENTRAL, "GET /jobs/%lld: not a job", id);
 		}
+		/* a complete job has no units left: show the last stage's */
+		if (v.complete && !v.units && last.units)
+			v.units = v.done = last.units;
 		if (tty) {
 			cli_progress_bar(&v, 30, text, sizeof(text));
-			printf("\r%s\033[K", text);
-			fflush(stdout);
+			fprintf(stderr, "\r%s\033[K", text);
 		} else if (first || cli_progress_changed(&last, &v) ||
 			   wall() - last_line >= PLAIN_REPEAT) {
 			cli_progress_line(&v, text, sizeof(text));
@@ -176,7 +184,7 @@ static int follow(struct cli *c, struct cc_http *http, long long id)
 			break;
 		if (c->timeout > 0 && wall() - start > c->timeout) {
 			if (tty)
-				putchar('\n');
+				fputc('\n', stderr);
 			json_decref(job);
 			return cli_fail(CC_EXIT_FAILED, "job %lld is still %s (%d%%) after "
 					"--timeout %g s; it goes on: crowd status %lld --wait",
@@ -185,7 +193,7 @@ static int follow(struct cli *c, struct cc_http *http, long long id)
 		nap(tty ? 0.25 : 0.5);
 	}
 	if (tty)
-		putchar('\n');
+		fputc('\n', stderr);
 	snprintf(text, sizeof(text), "job %lld %s in %.1f s", id, v.status, v.seconds);
 	stamped(text);
 	rc = finish(job, &v);
@@ -279,7 +287,7 @@ int cli_cmd_submit(struct cli *c, int argc, char **argv)
 
 	if (!(spec = build_spec(c, argc, argv, &rc)))
 		return rc;
-	if (!(http = client_new(c, &rc)))
+	if (!(http = cli_client_new(c, &rc)))
 		goto out;
 	text = json_dumps(spec, JSON_COMPACT);
 	if (!text) {
@@ -291,13 +299,14 @@ int cli_cmd_submit(struct cli *c, int argc, char **argv)
 		rc = cli_fail(CC_EXIT_FAILED, "out of memory");
 		goto out;
 	}
-	if ((rc = cli_central(c, http, "POST", "/jobs", form.data, REQ_TIMEOUT, &resp)))
+	if ((rc = cli_central(c, http, "POST", "/jobs", form.data, CLI_REQ_TIMEOUT, &resp)))
 		goto out;
 	if (resp.status != 200 || !(job = json_loads(resp.body, 0, NULL)) ||
 	    cli_job_view_from_json(job, &v) < 0) {
-		rc = resp.status >= 400 && resp.status < 500 ? CC_EXIT_FAILED : CC_EXIT_CENTRAL;
-		cli_fail(rc, "central refused the job: %s",
-			 cli_resp_error(&resp, msg, sizeof(msg)));
+		rc = resp.status == 200 ?
+		     cli_fail(CC_EXIT_CENTRAL, "central answered POST /jobs without a "
+			      "job: %s", cli_resp_error(&resp, msg, sizeof(msg))) :
+		     cli_refused(&resp, "central refused the job");
 		goto out;
 	}
 	cc_info("submitted job %lld: %s, %zu input%s", v.id,
@@ -332,7 +341,7 @@ int cli_cmd_status(struct cli *c, int argc, char **argv)
 	if (cli_parse_job_id(argv[0], &id) < 0)
 		return cli_usage("status: '%s' is not a job id (a whole number from 1)",
 				 argv[0]);
-	if (!(http = client_new(c, &rc)))
+	if (!(http = cli_client_new(c, &rc)))
 		return rc;
 	if (c->wait) {
 		rc = get_job(c, http, id, &job, &gone, 0);
@@ -349,174 +358,6 @@ int cli_cmd_status(struct cli *c, int argc, char **argv)
 		}
 		json_decref(job);
 	}
-	cc_http_free(http);
-	return rc;
-}
-
-/* GET path, answer 200 with JSON into *out (new ref). */
-static int get_json(struct cli *c, struct cc_http *http, const char *path,
-		    json_t **out)
-{
-	struct cc_http_resp resp;
-	char msg[512];
-	int rc;
-
-	*out = NULL;
-	if ((rc = cli_central(c, http, "GET", path, NULL, REQ_TIMEOUT, &resp)))
-		return rc;
-	if (resp.status != 200 || !(*out = json_loads(resp.body, 0, NULL))) {
-		rc = resp.status >= 400 && resp.status < 500 ? CC_EXIT_FAILED : CC_EXIT_CENTRAL;
-		cli_fail(rc, "GET %s: %s", path, cli_resp_error(&resp, msg, sizeof(msg)));
-	}
-	if (*out && c->json) {
-		printf("%s\n", resp.body);
-	}
-	cc_http_resp_cleanup(&resp);
-	return rc;
-}
-
-int cli_cmd_jobs(struct cli *c, int argc, char **argv)
-{
-	struct cc_http *http;
-	json_t *page = NULL, *job;
-	char path[96], el[32];
-	long p = c->page ? c->page : 1, per = c->per_page ? c->per_page : 20;
-	long long total;
-	size_t i;
-	int rc;
-
-	(void)argv;
-	if (argc)
-		return cli_usage("jobs takes no arguments (--page N, --per-page N)");
-	if (!(http = client_new(c, &rc)))
-		return rc;
-	snprintf(path, sizeof(path), "/jobs?page=%ld&per_page=%ld", p, per);
-	if ((rc = get_json(c, http, path, &page)) != CC_EXIT_OK || c->json)
-		goto out;
-	total = json_integer_value(json_object_get(page, "total"));
-	printf("%8s  %-10s %5s %6s %9s  %-20s %s\n", "ID", "STATUS", "DONE", "UNITS",
-	       "TIME", "ACTION", "CREATED");
-	json_array_foreach(json_object_get(page, "jobs"), i, job) {
-		struct cli_job_view v;
-		const char *action = json_string_value(json_object_get(job, "action"));
-		const char *created = json_string_value(json_object_get(job, "created_at"));
-		if (cli_job_view_from_json(job, &v) < 0)
-			continue;
-		cli_fmt_elapsed(v.seconds, el, sizeof(el));
-		printf("%8lld  %-10s %4d%% %6lld %9s  %-20s %s\n", v.id, v.status,
-		       v.percent, v.units, el, action ? action : "?",
-		       created ? created : "?");
-	}
-	long pages = total > 0 ? (long)((total + per - 1) / per) : 1;
-	printf("page %ld of %ld (%lld job%s, %ld per page)%s", p, pages, total,
-	       total == 1 ? "" : "s", per, p < pages ? "; next: crowd jobs --page " : "\n");
-	if (p < pages)
-		printf("%ld\n", p + 1);
-out:
-	json_decref(page);
-	cc_http_free(http);
-	return rc;
-}
-
-int cli_cmd_nodes(struct cli *c, int argc, char **argv)
-{
-	struct cc_http *http;
-	json_t *st = NULL, *node, *nodes;
-	size_t i;
-	int rc;
-
-	(void)argv;
-	if (argc)
-		return cli_usage("nodes takes no arguments");
-	if (!(http = client_new(c, &rc)))
-		return rc;
-	if ((rc = get_json(c, http, "/status", &st)) != CC_EXIT_OK || c->json)
-		goto out;
-	nodes = json_object_get(st, "nodes");
-	printf("%-32s %-12s %-10s %s\n", "NODE", "TAG", "STATUS", "WORKERS");
-	json_array_foreach(nodes, i, node) {
-		const char *host = json_string_value(json_object_get(node, "host"));
-		const char *tag = json_string_value(json_object_get(node, "tag"));
-		const char *status = json_string_value(json_object_get(node, "status"));
-		char *workers = json_dumps(json_object_get(node, "workers"),
-					   JSON_COMPACT | JSON_ENCODE_ANY);
-		printf("%-32s %-12s %-10s %zu %s\n", host ? host : "?",
-		       tag && *tag ? tag : "-", status ? status : "?",
-		       json_array_size(json_object_get(node, "workers")),
-		       workers ? workers : "[]");
-		free(workers);
-	}
-	printf("%zu node%s; %lld job%s, %lld work unit%s in progress\n",
-	       json_array_size(nodes), json_array_size(nodes) == 1 ? "" : "s",
-	       (long long)json_integer_value(json_object_get(st, "job_count")),
-	       json_integer_value(json_object_get(st, "job_count")) == 1 ? "" : "s",
-	       (long long)json_integer_value(json_object_get(st, "work_unit_count")),
-	       json_integer_value(json_object_get(st, "work_unit_count")) == 1 ? "" : "s");
-out:
-	json_decref(st);
-	cc_http_free(http);
-	return rc;
-}
-
-int cli_cmd_blacklist(struct cli *c, int argc, char **argv)
-{
-	struct cc_strbuf form = { 0 };
-	struct cc_http_resp resp = { 0 };
-	struct cc_http *http;
-	json_t *list = NULL, *rec;
-	const char *sub = argc ? argv[0] : "ls";
-	char path[128], msg[512];
-	size_t i;
-	int rc, add = !strcmp(sub, "add"), rm = !strcmp(sub, "rm");
-
-	if (!add && !rm && strcmp(sub, "ls"))
-		return cli_usage("blacklist: '%s' is not add, rm or ls", sub);
-	if ((add || rm) && argc != 2)
-		return cli_usage("blacklist %s takes one action name", sub);
-	if (!add && !rm && argc != 1)
-		return cli_usage("blacklist ls takes no action name");
-	if ((add || rm) && !cc_action_name_valid(argv[1]))
-		return cli_usage("blacklist: '%s' is not an action name ([a-z0-9_]+)",
-				 argv[1]);
-	if (!(http = client_new(c, &rc)))
-		return rc;
-	if (!add && !rm) {
-		if ((rc = get_json(c, http, "/blacklist", &list)) != CC_EXIT_OK || c->json)
-			goto out;
-		json_array_foreach(list, i, rec)
-			printf("%-32s since %s\n",
-			       json_string_value(json_object_get(rec, "action")),
-			       json_string_value(json_object_get(rec, "created_at")) ?
-			       json_string_value(json_object_get(rec, "created_at")) : "?");
-		if (!json_array_size(list))
-			printf("(no action is blacklisted)\n");
-		goto out;
-	}
-	if (add) {
-		cc_form_add(&form, "action", argv[1]);
-		rc = cli_central(c, http, "POST", "/blacklist", form.data, REQ_TIMEOUT,
-				 &resp);
-	} else {
-		snprintf(path, sizeof(path), "/blacklist/%s", argv[1]);
-		rc = cli_central(c, http, "DELETE", path, NULL, REQ_TIMEOUT, &resp);
-	}
-	if (rc != CC_EXIT_OK)
-		goto out;
-	if (resp.status != 200) {
-		rc = resp.status >= 400 && resp.status < 500 ? CC_EXIT_FAILED : CC_EXIT_CENTRAL;
-		cli_fail(rc, "blacklist %s %s: %s", sub, argv[1],
-			 cli_resp_error(&resp, msg, sizeof(msg)));
-		goto out;
-	}
-	if (add)
-		cc_info("blacklisted %s: its units are not dispatched until `crowd "
-			"blacklist rm %s`", argv[1], argv[1]);
-	else
-		cc_info("removed %s from the blacklist", argv[1]);
-out:
-	cc_http_resp_cleanup(&resp);
-	cc_strbuf_free(&form);
-	json_decref(list);
 	cc_http_free(http);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -49,9 +50,18 @@ int cli_load_config(struct cli *c)
 		return cli_fail(CC_EXIT_CONFIG, "the config folder's path is longer "
 				"than %d characters", CC_PATH_LEN - 1);
 	if (cc_config_load(&c->cfg, dir, &err) < 0) {
+		char file[CC_PATH_LEN + 16];
+
 		cli_fail(CC_EXIT_CONFIG, "%s", err.msg);
-		fprintf(stderr, "crowd: the config folder %s came from %s; make one "
-			"with: crowd install DIR\n", dir, c->config_from);
+		/* "make one" only helps when there is none: a typo needs the
+		 * file:line above, not a new folder */
+		snprintf(file, sizeof(file), "%s/crowd.conf", dir);
+		if (access(file, F_OK) != 0)
+			fprintf(stderr, "crowd: the config folder %s came from %s; make "
+				"one with: crowd install DIR\n", dir, c->config_from);
+		else
+			fprintf(stderr, "crowd: (the config folder %s came from %s)\n",
+				dir, c->config_from);
 		return CC_EXIT_CONFIG;
 	}
 	cc_log_set_level(c->cfg.log_level);
@@ -101,12 +111,42 @@ void cli_central_url(const struct cli *c, char *out, size_t n)
 		out[--len] = '\0';
 }
 
+struct cc_http *cli_client_new(struct cli *c, int *rc)
+{
+	struct cc_http *http;
+
+	if ((*rc = cli_load_config(c)) != CC_EXIT_OK)
+		return NULL;
+	if (cc_http_global_init() < 0 || !(http = cc_http_new(&c->cfg))) {
+		*rc = cli_fail(CC_EXIT_FAILED, "cannot initialise libcurl");
+		return NULL;
+	}
+	return http;
+}
+
+int cli_auth_refused(const struct cc_config *cfg, int node, const char *what)
+{
+	const char *login = node ? cc_config_node_login(cfg) : cfg->login;
+
+	cli_fail(CC_EXIT_CENTRAL, "%s: central refused our credentials (401)", what);
+	if (!cfg->http_authentication || !*login)
+		fprintf(stderr, "crowd: central wants HTTP basic auth, and %s sends "
+			"none: set http_authentication = yes, login and password in "
+			"%s (as central's)\n", node ? "the node" : "crowd", cfg->file);
+	else
+		fprintf(stderr, "crowd: check %s in %s: they must be central's (its "
+			"crowd.conf; the user file nginx reads is made from them at "
+			"`crowd server start`)\n", node && cc_config_node_auth(cfg) ?
+			"node_login and node_password" : "login and password", cfg->file);
+	return CC_EXIT_CENTRAL;
+}
+
 int cli_central(struct cli *c, struct cc_http *http, const char *method,
 		const char *path, const char *form, long timeout_s,
 		struct cc_http_resp *resp)
 {
 	struct cc_err err = { 0 };
-	char base[CC_STR_LEN], url[CC_STR_LEN * 2 + 64];
+	char base[CC_STR_LEN], url[CC_STR_LEN * 2 + 64], what[sizeof(url) + 16];
 
 	cli_central_url(c, base, sizeof(base));
 	snprintf(url, sizeof(url), "%s%s", base, path);
@@ -119,29 +159,67 @@ int cli_central(struct cli *c, struct cc_http *http, const char *method,
 	}
 	if (resp->status == 401) {
 		cc_http_resp_cleanup(resp);
-		return cli_fail(CC_EXIT_CENTRAL, "%s %s: 401 Unauthorized: central wants "
-				"HTTP basic auth; set http_authentication = yes, login "
-				"and password in %s", method, url, c->cfg.file);
+		snprintf(what, sizeof(what), "%s %s", method, url);
+		return cli_auth_refused(&c->cfg, 0, what);
 	}
 	return CC_EXIT_OK;
+}
+
+/* The text of an HTML page's <title>, into out; "" when it has none. */
+static void html_title(const char *body, char *out, size_t n)
+{
+	const char *t = strcasestr(body, "<title>"), *e;
+
+	out[0] = '\0';
+	if (t && (e = strcasestr(t += 7, "</title>")))
+		snprintf(out, n, "%.*s", (int)(e - t), t);
 }
 
 const char *cli_resp_error(const struct cc_http_resp *resp, char *out, size_t n)
 {
 	json_t *j = resp->body && *resp->body ? json_loads(resp->body, 0, NULL) : NULL;
 	const char *msg = j ? json_string_value(json_object_get(j, "error")) : NULL;
+	const char *b = resp->body ? resp->body : "";
 
-	if (msg)
-		snprintf(out, n, "%s", msg);
-	else if (resp->body && *resp->body)
-		snprintf(out, n, "HTTP %ld: %.200s", resp->status, resp->body);
-	else
+	while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
+		b++;
+	if (msg) {
+		snprintf(out, n, "%s (HTTP %ld)", msg, resp->status);
+	} else if (*b == '<') {
+		/* an error page of nginx (or a proxy), not central's JSON: its
+		 * title says enough, the markup says nothing */
+		char title[160];
+
+		html_title(b, title, sizeof(title));
+		snprintf(out, n, "HTTP %ld%s%s (an HTML page, not central's JSON: "
+			 "is crowd-server running behind nginx?)", resp->status,
+			 *title ? ": " : "", title);
+	} else if (*b) {
+		snprintf(out, n, "HTTP %ld: %.200s", resp->status, b);
+	} else {
 		snprintf(out, n, "HTTP %ld", resp->status);
+	}
 	json_decref(j);
-	/* one line: trailing newlines of plain bodies */
-	for (size_t len = strlen(out); len && (out[len - 1] == '\n' || out[len - 1] == '\r');)
+	/* one line: line breaks of plain bodies become blanks */
+	for (char *p = out; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	for (size_t len = strlen(out); len && out[len - 1] == ' ';)
 		out[--len] = '\0';
 	return out;
+}
+
+int cli_refused(const struct cc_http_resp *resp, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	fputs("crowd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", cli_resp_error(resp, msg, sizeof(msg)));
+	return CC_EXIT_CENTRAL;
 }
 
 int cli_mkdir(const char *path, int code)

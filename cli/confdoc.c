@@ -168,9 +168,20 @@ char *cli_confdoc_render(const struct cli_confkey *keys, size_t n,
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - sets[i]), sets[i]);
 		k = cli_confdoc_find(keys, n, key);
 		if (k < 0) {
-			cc_err_set(err, CC_ERR_BAD_REQUEST, "--set %s: unknown key (every key is listed "
-				   "by crowd-server --help; [database] keys are "
-				   "database.KEY)", key);
+			char *dot = strchr(key, '.'), hint[160] = "";
+			const char *sec = NULL, *near;
+
+			if (dot)
+				*dot = '\0';
+			near = cc_config_suggest(dot ? key : "", dot ? dot + 1 : key, &sec);
+			if (dot)
+				*dot = '.';
+			if (near)
+				snprintf(hint, sizeof(hint), "did you mean %s%s%s? ",
+					 *sec ? sec : "", *sec ? "." : "", near);
+			cc_err_set(err, CC_ERR_BAD_REQUEST, "--set %s: unknown key (%severy key "
+				   "is listed by crowd-server --help; [database] keys "
+				   "are database.KEY)", key, hint);
 			goto out;
 		}
 		if (strchr(eq + 1, '\n') || strchr(eq + 1, '\r')) {

@@ -2,7 +2,9 @@
  * crowd.conf (every key, its help and default, as comments; --set keys as
  * live settings) and a copy of the shipped actions: the scripts of the
  * source tree's actions/ and the compiled stages (actions/NAME/STAGE.c)
- * from the build. Everything is checked before anything is written, so a
+ * from the build. An action whose folder holds a file `test-only` (the
+ * test suite's: always_fail, slow_noop, ...) is copied only with
+ * --with-test-actions: a production folder gets the real ones. Everything is checked before anything is written, so a
  * failed install leaves no half-made folder; files are written to a temp
  * name and renamed. An existing file is kept unless --force. */
 #include <dirent.h>
@@ -28,6 +30,17 @@ struct counts {
 };
 
 static const char *const stages[] = { "split", "process", "merge" };
+
+#define TEST_ONLY "test-only"        /* the marker of a test action */
+
+/* Is src/name a test action? */
+static int test_only(const char *src, const char *name)
+{
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof(p), "%s/%s/" TEST_ONLY, src, name);
+
+	return n > 0 && (size_t)n < sizeof(p) && access(p, F_OK) == 0;
+}
 
 /* Source files that are not part of an installed action. */
 static int skipped(const char *name)
@@ -164,8 +177,10 @@ static int by_name(const void *a, const void *b)
 }
 
 /* The shipped actions: sorted names of src's folders that are valid
- * action names. New array of new strings (free both); *n the count. */
-static char **list_actions(const char *src, size_t *n, struct cc_err *err)
+ * action names, test actions only when tests is set (*skipped counts the
+ * others). New array of new strings (free both); *n the count. */
+static char **list_actions(const char *src, int tests, size_t *n, int *skipped,
+			   struct cc_err *err)
 {
 	DIR *d = opendir(src);
 	struct dirent *e;
@@ -173,6 +188,7 @@ static char **list_actions(const char *src, size_t *n, struct cc_err *err)
 	size_t cap = 0;
 
 	*n = 0;
+	*skipped = 0;
 	if (!d) {
 		cc_err_set(err, CC_ERR_INTERNAL, "cannot read the shipped actions in %s: %s", src,
 			   strerror(errno));
@@ -193,6 +209,10 @@ static char **list_actions(const char *src, size_t *n, struct cc_err *err)
 		}
 		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
+		if (!tests && test_only(src, e->d_name)) {
+			(*skipped)++;
+			continue;
+		}
 		if (*n == cap) {
 			char **nn = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof(*nn));
 			if (!nn)
@@ -249,6 +269,34 @@ static char *header_text(const char *dir)
 	return text;
 }
 
+/* Is key ("central_server", or "database." for any key of [database])
+ * among the --set ones? */
+static int was_set(const struct cli *c, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (int i = 0; i < c->nsets; i++)
+		if (!strncmp(c->sets[i], key, len) &&
+		    (key[len - 1] == '.' || c->sets[i][len] == '='))
+			return 1;
+	return 0;
+}
+
+/* What is left to do: set what --set did not give, then load the schema. */
+static void next_step(const struct cli *c, int kept, const char *conf,
+		      const char *dir)
+{
+	int server = was_set(c, "central_server"), db = was_set(c, "database.");
+
+	if (kept || (server && db))
+		cc_info("next: crowd -c %s load_schema%s", dir, kept ? " (once "
+			"central_server and [database] are set in crowd.conf)" : "");
+	else
+		cc_info("next: set %s%s%s in %s, then run: crowd -c %s load_schema",
+			server ? "" : "central_server", server || db ? "" : " and ",
+			db ? "" : "[database]", conf, dir);
+}
+
 int cli_cmd_install(struct cli *c, int argc, char **argv)
 {
 	struct cc_err err = { 0 };
@@ -261,7 +309,7 @@ int cli_cmd_install(struct cli *c, int argc, char **argv)
 	char *text = NULL, *header = NULL;
 	size_t nkeys = 0, nnames = 0;
 	struct stat st;
-	int rc = CC_EXIT_FAILED, conf_exists, n;
+	int rc = CC_EXIT_FAILED, conf_exists, n, ntests = 0;
 
 	if (argc != 1)
 		return cli_usage("install takes one folder: crowd install DIR");
@@ -290,7 +338,7 @@ int cli_cmd_install(struct cli *c, int argc, char **argv)
 	/* 1. everything that can fail before anything is written */
 	snprintf(src, sizeof(src), "%s/actions", CC_SOURCE_DIR);
 	build_actions_dir(build, sizeof(build));
-	if (!(names = list_actions(src, &nnames, &err))) {
+	if (!(names = list_actions(src, c->with_test_actions, &nnames, &ntests, &err))) {
 		cli_fail(CC_EXIT_FAILED, "install: %s", err.msg);
 		goto out;
 	}
@@ -368,8 +416,10 @@ int cli_cmd_install(struct cli *c, int argc, char **argv)
 	cc_info("installed %d actions into %s/actions (%d files copied, %d existing "
 		"kept%s)", cnt.actions, dir, cnt.files, cnt.kept,
 		cnt.kept && !c->force ? "; --force replaces them" : "");
-	cc_info("next: set central_server and [database] in %s, then run: crowd -c "
-		"%s load_schema", conf, dir);
+	if (ntests)
+		cc_info("left out %d test action%s (--with-test-actions copies them)",
+			ntests, ntests == 1 ? "" : "s");
+	next_step(c, conf_exists && !c->force, conf, dir);
 	rc = CC_EXIT_OK;
 out:
 	for (size_t i = 0; names && i < nnames; i++)

@@ -16,7 +16,7 @@
 enum {
 	K_DAYS = 'D', K_FORCE = 'F', K_OPTIONS = 'O', K_FILE = 'f',
 	K_CALLBACK = 'C', K_EMAIL = 'E', K_TIMEOUT = 'T', K_PAGE = 'P',
-	K_PER_PAGE = 'N', K_JSON = 'J', K_SET = 'S',
+	K_PER_PAGE = 'N', K_JSON = 'J', K_SET = 'S', K_TEST_ACTIONS = 'A',
 };
 
 struct opt {
@@ -43,6 +43,8 @@ static const struct opt opts[] = {
 				     "replace existing files" },
 	{ "set", K_SET, 1, "KEY=VALUE", "install: a setting of crowd.conf (repeatable; "
 					"database.KEY for [database])" },
+	{ "with-test-actions", K_TEST_ACTIONS, 0, NULL, "install: the test suite's actions "
+							"too (always_fail, slow_noop, ...)" },
 	{ "options", K_OPTIONS, 1, "JSON", "submit: the job's options, a JSON object" },
 	{ "file", K_FILE, 1, "JOB.json", "submit: the job as JSON {action, inputs, options, ...} "
 					 "(- for stdin)" },
@@ -70,7 +72,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "install", cli_cmd_install, "DIR", { K_FORCE, K_SET },
+	{ "install", cli_cmd_install, "DIR", { K_FORCE, K_SET, K_TEST_ACTIONS },
 	  "make a config folder: a documented crowd.conf and the shipped actions" },
 	{ "load_schema", cli_cmd_load_schema, "", { K_FORCE },
 	  "create the tables (drops existing ones; refuses over unfinished jobs)" },
@@ -191,6 +193,7 @@ static int take(struct cli *c, int key, const char *v)
 		c->days = (int)n;
 		break;
 	case K_FORCE: c->force = 1; break;
+	case K_TEST_ACTIONS: c->with_test_actions = 1; break;
 	case K_SET:
 		if (c->nsets == CLI_MAX_SETS)
 			return cli_usage("--set: at most %d", CLI_MAX_SETS);

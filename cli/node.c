@@ -12,6 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "cli.h"
 #include "core/log.h"
@@ -24,7 +28,8 @@ struct node {
 	char host[256];                  /* as central knows it, no port */
 };
 
-/* Does central's /status list HOST:PORT? */
+/* Does central's /status list HOST:PORT? 1 yes, 0 not (yet), -1 when
+ * central refuses our credentials (401). */
 static int node_listed(struct node *n, struct cc_http *http)
 {
 	struct cc_http_resp resp;
@@ -39,7 +44,9 @@ static int node_listed(struct node *n, struct cc_http *http)
 	snprintf(url + len, sizeof(url) - (size_t)len, "/status");
 	snprintf(want, sizeof(want), "%s:%d", n->host, n->port);
 	if (cc_http_request(http, "GET", url, NULL, 5, &resp, NULL) == 0 &&
-	    resp.status == 200 && (j = json_loads(resp.body, 0, NULL)))
+	    resp.status == 401)
+		found = -1;
+	else if (resp.status == 200 && (j = json_loads(resp.body, 0, NULL)))
 		json_array_foreach(json_object_get(j, "nodes"), i, node) {
 			const char *h = json_string_value(json_object_get(node, "host"));
 			if (h && !strcmp(h, want))
@@ -50,6 +57,22 @@ static int node_listed(struct node *n, struct cc_http *http)
 	return found;
 }
 
+/* Does another process hold TCP port on this machine? (bind, as the node
+ * will, to every address.) */
+static int port_taken(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_ANY) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1, taken;
+
+	if (fd < 0)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	taken = bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno == EADDRINUSE;
+	close(fd);
+	return taken;
+}
+
 static int node_start(struct node *n)
 {
 	struct cli *c = n->c;
@@ -58,7 +81,7 @@ static int node_start(struct node *n)
 	struct cc_http *http = NULL;
 	char bin[PATH_MAX], out[PATH_MAX], port[16];
 	char *argv[12];
-	int k = 0, rc;
+	int k = 0, rc, listed;
 	double deadline;
 
 	if (cli_proc_state(&n->proc, 0) == CC_DAEMON_RUNNING)
@@ -68,6 +91,13 @@ static int node_start(struct node *n)
 				n->proc.pidfile, cfg->dir, n->port);
 	if (cc_daemon_find_program("crowd-node", bin, sizeof(bin), &err) < 0)
 		return cli_fail(CC_EXIT_DAEMON, "%s", err.msg);
+	/* Checked first: the node would exit, but central may list HOST:PORT
+	 * already (the process holding the port), and we would take that for
+	 * our node checking in. */
+	if (port_taken(n->port))
+		return cli_fail(CC_EXIT_DAEMON, "port %d is in use by another process: the "
+				"node could not listen on it (another node? ss -ltnp "
+				"'sport = :%d'; or give -p PORT)", n->port, n->port);
 	if (cli_mkdir(cfg->pid_path, CC_EXIT_DAEMON) || cli_mkdir(cfg->log_path, CC_EXIT_DAEMON))
 		return CC_EXIT_DAEMON;
 	snprintf(port, sizeof(port), "%d", n->port);
@@ -97,14 +127,34 @@ static int node_start(struct node *n)
 		goto fail;
 	}
 	deadline = cli_now() + READY_TIMEOUT;
-	while (!node_listed(n, http)) {
+	while ((listed = node_listed(n, http)) != 1) {
+		int st, code = -1;
+
 		if (cli_got_signal)
 			break;
-		if (!cc_daemon_alive(n->proc.pid) || cli_now() > deadline) {
-			cli_fail(CC_EXIT_DAEMON, "the node %s:%d %s", n->host, n->port,
-				 cc_daemon_alive(n->proc.pid) ? "is not listed by central "
-				 "in time" : "exited while starting");
-			cli_print_tail(out, 10);
+		if (listed < 0) {
+			/* the node may be in (its own credentials), but we, with the
+			 * clients' login, cannot see it: a config to fix either way */
+			cli_auth_refused(cfg, 0, "GET /status (to see the node check in)");
+			rc = CC_EXIT_CENTRAL;
+			goto fail;
+		}
+		/* our child: its exit status tells why it did not come up */
+		if (waitpid(n->proc.pid, &st, WNOHANG) == n->proc.pid)
+			code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (code >= 0 || !cc_daemon_alive(n->proc.pid) || cli_now() > deadline) {
+			rc = code == CC_EXIT_CENTRAL ? CC_EXIT_CENTRAL : CC_EXIT_DAEMON;
+			if (code == CC_EXIT_CENTRAL && c->daemon &&
+			    cli_tail_has(out, "HTTP 401"))
+				cli_auth_refused(cfg, 1, "the node's check-in (PUT /node/...)");
+			else
+				cli_fail(rc, "the node %s:%d %s", n->host, n->port,
+					 code == CC_EXIT_CENTRAL ? "exited while starting: "
+					 "it cannot check in with central" : code >= 0 ||
+					 !cc_daemon_alive(n->proc.pid) ? "exited while "
+					 "starting" : "is not listed by central in time");
+			if (c->daemon)
+				cli_print_tail(out, 10);
 			goto fail;
 		}
 		cli_nap(0.1);
@@ -137,11 +187,13 @@ static int node_start(struct node *n)
 	return CC_EXIT_DAEMON;
 fail:
 	cc_http_free(http);
-	{
+	if (cc_daemon_alive(n->proc.pid)) {
 		int was;
 		cli_proc_stop(&n->proc, SIGTERM, 30.0 + cfg->server_timeout, &was);
+	} else {
+		unlink(n->proc.pidfile);     /* it exited: not a stale file to report */
 	}
-	return CC_EXIT_DAEMON;
+	return rc == CC_EXIT_CENTRAL ? CC_EXIT_CENTRAL : CC_EXIT_DAEMON;
 }
 
 static int node_stop(struct node *n)

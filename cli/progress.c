@@ -73,7 +73,18 @@ int cli_job_view_from_json(const json_t *job, struct cli_job_view *v)
 		v->percent = 0;
 	if (v->percent > 100)
 		v->percent = 100;
-	v->units = json_is_integer(wu) ? json_integer_value(wu) : 0;
+	v->units = json_is_integer(wu) && json_integer_value(wu) > 0 ?
+		   json_integer_value(wu) : 0;
+	if (json_is_integer(json_object_get(job, "units_done")))
+		v->done = json_integer_value(json_object_get(job, "units_done"));
+	else if (!strcmp(st, "merging"))
+		v->done = 0;             /* 99% while the merge runs */
+	else
+		v->done = llround((double)v->percent * (double)v->units / 100.0);
+	if (v->done < 0)
+		v->done = 0;
+	if (v->done > v->units)
+		v->done = v->units;
 	v->seconds = json_is_number(tt) ? json_number_value(tt) : 0;
 	v->succeeded = !strcmp(st, "succeeded");
 	v->complete = v->succeeded || !strcmp(st, "failed");
@@ -90,10 +101,21 @@ void cli_fmt_elapsed(double seconds, char *out, size_t n)
 		snprintf(out, n, "%ld:%02ld", s / 60, s % 60);
 }
 
+/* "SEP2/4 units", or "" when the job has no units (any more). */
+static void units_text(const struct cli_job_view *v, const char *sep, char *out,
+		       size_t n)
+{
+	if (v->units > 0)
+		snprintf(out, n, "%s%lld/%lld unit%s", sep, v->done, v->units,
+			 v->units == 1 ? "" : "s");
+	else
+		out[0] = '\0';
+}
+
 void cli_progress_bar(const struct cli_job_view *v, int width, char *out,
 		      size_t n)
 {
-	char bar[256], el[32];
+	char bar[256], el[32], units[64];
 	int fill;
 
 	if (width < 5)
@@ -107,22 +129,25 @@ void cli_progress_bar(const struct cli_job_view *v, int width, char *out,
 	bar[1 + width] = ']';
 	bar[2 + width] = '\0';
 	cli_fmt_elapsed(v->seconds, el, sizeof(el));
-	snprintf(out, n, "job %lld %s %3d%%  %s  %lld unit%s  %s", v->id, bar,
-		 v->percent, v->status, v->units, v->units == 1 ? "" : "s", el);
+	units_text(v, "  ", units, sizeof(units));
+	snprintf(out, n, "job %lld %s %3d%%  %s%s  %s", v->id, bar, v->percent,
+		 v->status, units, el);
 }
 
 void cli_progress_line(const struct cli_job_view *v, char *out, size_t n)
 {
-	snprintf(out, n, "job %lld: %s, %d%% done, %lld work unit%s, %.1f s",
-		 v->id, v->status, v->percent, v->units, v->units == 1 ? "" : "s",
-		 v->seconds);
+	char units[64];
+
+	units_text(v, ", ", units, sizeof(units));
+	snprintf(out, n, "job %lld: %s, %d%% done%s, %.1f s", v->id, v->status,
+		 v->percent, units, v->seconds);
 }
 
 int cli_progress_changed(const struct cli_job_view *a,
 			 const struct cli_job_view *b)
 {
 	return strcmp(a->status, b->status) || a->percent != b->percent ||
-	       a->units != b->units;
+	       a->units != b->units || a->done != b->done;
 }
 
 void cli_timestamp(double epoch, char *out, size_t n)

@@ -25,7 +25,10 @@ struct cli_job_view {
 	long long id;
 	char status[16];         /* processing, succeeded, failed, ... */
 	int percent;             /* 0-100 */
-	long long units;         /* work unit rows (0 once complete) */
+	long long units;         /* work units of the stage (0 once complete) */
+	long long done;          /* of them, done: central's "units_done" when
+				    it sends one, else worked out from the
+				    percentage (exact up to 100 units) */
 	double seconds;          /* time_taken */
 	int complete;            /* succeeded or failed */
 	int succeeded;
@@ -39,17 +42,19 @@ int cli_job_view_from_json(const json_t *job, struct cli_job_view *v);
 void cli_fmt_elapsed(double seconds, char *out, size_t n);
 
 /* cli_progress_bar - the terminal line (no \r, no newline):
- * "job 42 [##########----------]  50%  processing  2 units  0:03",
- * the bar width cells wide (at least 5). */
+ * "job 42 [##########----------]  50%  processing  2/4 units  0:03",
+ * the bar width cells wide (at least 5); without the units when there are
+ * none (a complete job). */
 void cli_progress_bar(const struct cli_job_view *v, int width, char *out,
 		      size_t n);
 
 /* cli_progress_line - the plain line, after a timestamp the caller adds:
- * "job 42: processing, 50% done, 2 work units, 3.1 s". */
+ * "job 42: processing, 50% done, 2/4 units, 3.1 s" (without the units
+ * when there are none). */
 void cli_progress_line(const struct cli_job_view *v, char *out, size_t n);
 
 /* cli_progress_changed - whether b would show something a does not
- * (status, percent or unit count differ). */
+ * (status, percent or unit counts differ). */
 int cli_progress_changed(const struct cli_job_view *a,
 			 const struct cli_job_view *b);
 

@@ -13,7 +13,11 @@
  * foreground, their logs on our terminal, and stop them on Ctrl-C,
  * SIGTERM or SIGHUP (or when one dies).
  * stop: nginx with SIGQUIT (finish requests), then the pool and the
- * dispatcher with SIGTERM; SIGKILL only after a grace period. */
+ * dispatcher with SIGTERM; SIGKILL only after a grace period.
+ * restart: every check of start first (config, database, schema, nginx
+ * -t on the new configuration), so a config it cannot run leaves the
+ * running server alone; then stop and start. serverconf.c makes the
+ * nginx configuration, serverstatus.c reports status. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,21 +33,13 @@
 #include "central/wake.h"
 #include "core/log.h"
 #include "nginxconf.h"
+#include "server.h"
 #include "service.h"
 
 #define NGINX_STOP_TIMEOUT 15.0  /* s of SIGQUIT before SIGKILL */
 #define POOL_STOP_TIMEOUT 30.0
 
-struct server {
-	struct cli *c;
-	struct cli_proc pool, nginx, dispatcher;
-	char conf[PATH_MAX];             /* generated nginx.conf */
-	char probe_host[256];
-	int probe_port;
-	char listen[4096];
-};
-
-static void server_init(struct server *s, struct cli *c)
+void cli_server_init(struct server *s, struct cli *c)
 {
 	const struct cc_config *cfg = &c->cfg;
 	char dir_arg[PATH_MAX + 8];
@@ -59,162 +55,6 @@ static void server_init(struct server *s, struct cli *c)
 	snprintf(dir_arg, sizeof(dir_arg), "%s ", s->conf);
 	cli_proc_init(&s->nginx, "nginx", cfg->pid_path, "nginx.pid", "nginx",
 		  dir_arg, NULL);
-}
-
-static char *read_text(const char *path, struct cc_err *err)
-{
-	FILE *f = fopen(path, "r");
-	char *text = NULL;
-	size_t len = 0;
-
-	if (!f) {
-		cc_err_set(err, CC_ERR_INTERNAL, "cannot read %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (getdelim(&text, &len, '\0', f) < 0) {
-		free(text);
-		text = NULL;
-		cc_err_set(err, CC_ERR_INTERNAL, "cannot read %s", path);
-	}
-	fclose(f);
-	return text;
-}
-
-/* nginx's user file at path holding one user, login. */
-static int write_htpasswd(const char *login, const char *password,
-			  const char *path)
-{
-	unsigned char salt[8];
-	char line[CC_STR_LEN * 2];
-	FILE *f;
-	int fd;
-
-	if (getrandom(salt, sizeof(salt), 0) != (ssize_t)sizeof(salt) ||
-	    cli_nginx_ssha(login, password, salt, sizeof(salt), line,
-			   sizeof(line)) < 0)
-		return cli_fail(CC_EXIT_DAEMON, "cannot make %s", path);
-	/* 0640: nginx's group may read it (chgrp it to nginx's group when
-	 * nginx runs as another user), nobody else; fchmod also fixes the
-	 * mode of a file that was there before. */
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd >= 0)
-		fchmod(fd, 0640);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f || fprintf(f, "%s\n", line) < 0 || fclose(f) != 0)
-		return cli_fail(CC_EXIT_DAEMON, "cannot write %s: %s", path, strerror(errno));
-	return CC_EXIT_OK;
-}
-
-/* nginx.conf from the template (CONFDIR/nginx.conf.in if there, else the
- * source tree's nginx/crowd.conf.in), as stack/start.sh fills it in. */
-static int write_nginx_conf(struct server *s)
-{
-	const struct cc_config *cfg = &s->c->cfg;
-	struct cc_err err = { 0 };
-	char tpl_path[PATH_MAX], static_dir[PATH_MAX], temp[PATH_MAX];
-	char htpasswd[PATH_MAX], node_htpasswd[PATH_MAX], user_line[128], body[32];
-	char auth[4 * PATH_MAX], auth_map[sizeof(auth)], keepalive[128];
-	char *tpl = NULL, *out = NULL;
-	struct stat st;
-	int rc = CC_EXIT_DAEMON, ka = cfg->server_workers / 2;
-
-	snprintf(tpl_path, sizeof(tpl_path), "%s/nginx.conf.in", cfg->dir);
-	if (stat(tpl_path, &st) != 0)
-		snprintf(tpl_path, sizeof(tpl_path), "%s/nginx/crowd.conf.in",
-			 CC_SOURCE_DIR);
-	snprintf(static_dir, sizeof(static_dir), "%s/static", cfg->dir);
-	if (stat(static_dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		snprintf(static_dir, sizeof(static_dir), "%s/static", CC_SOURCE_DIR);
-	snprintf(temp, sizeof(temp), "%s/nginx-temp", cfg->pid_path);
-	snprintf(htpasswd, sizeof(htpasswd), "%s/htpasswd", cfg->pid_path);
-	snprintf(node_htpasswd, sizeof(node_htpasswd), "%s/htpasswd-node", cfg->pid_path);
-	if (cli_mkdir(temp, CC_EXIT_DAEMON) != CC_EXIT_OK)
-		return CC_EXIT_DAEMON;
-	if (geteuid() == 0)
-		snprintf(user_line, sizeof(user_line),
-			 "user root;  # workers must reach the pool's socket");
-	else
-		snprintf(user_line, sizeof(user_line),
-			 "# (not root: workers run as this user)");
-	snprintf(body, sizeof(body), "%d", cfg->max_body_kb);
-	/* With node_login, a user file for the clients (login) and one for
-	 * nodes and workers: neither may use the other's routes. Without, the
-	 * one file of the original's single login; no stale node file. */
-	unlink(node_htpasswd);
-	if (cfg->http_authentication &&
-	    (write_htpasswd(cfg->login, cfg->password, htpasswd) != CC_EXIT_OK ||
-	     (cc_config_node_auth(cfg) &&
-	      write_htpasswd(cfg->node_login, cfg->node_password,
-			     node_htpasswd) != CC_EXIT_OK)))
-		return CC_EXIT_DAEMON;
-	if (cli_nginx_auth(cfg->http_authentication ? htpasswd : NULL,
-			   cc_config_node_auth(cfg) ? node_htpasswd : NULL,
-			   auth_map, auth, sizeof(auth), &err) < 0)
-		return cli_fail(CC_EXIT_DAEMON, "nginx configuration: %s", err.msg);
-	if (ka > 0)
-		snprintf(keepalive, sizeof(keepalive),
-			 "\t\tkeepalive %d;\n\t\tkeepalive_timeout 5s;", ka);
-	else
-		snprintf(keepalive, sizeof(keepalive), "\t\t# (one pool process: "
-			 "no keep-alive, it would hold the only process)");
-	const struct cli_nginx_var vars[] = {
-		{ "USER_LINE", user_line },
-		{ "RUN_DIR", cfg->pid_path },
-		{ "LOG_DIR", cfg->log_path },
-		{ "TEMP_DIR", temp },
-		{ "MAX_BODY_KB", body },
-		{ "SOCKET", cfg->server_socket },
-		{ "UPSTREAM_KEEPALIVE", keepalive },
-		{ "KEEP_CONN", ka > 0 ? "\t\t\tfastcgi_keep_conn on;" :
-					"\t\t\t# (fastcgi_keep_conn off)" },
-		{ "LISTEN", s->listen },
-		{ "AUTH_MAP", auth_map },
-		{ "AUTH", auth },
-		{ "STATIC_DIR", static_dir },
-	};
-	if (!(tpl = read_text(tpl_path, &err)) ||
-	    !(out = cli_nginx_render(tpl, vars, sizeof(vars) / sizeof(vars[0]), &err))) {
-		cli_fail(CC_EXIT_DAEMON, "nginx configuration from %s: %s", tpl_path, err.msg);
-		goto out;
-	}
-	FILE *f = fopen(s->conf, "w");
-	if (!f || fputs(out, f) < 0 || fclose(f) != 0) {
-		cli_fail(CC_EXIT_DAEMON, "cannot write %s: %s", s->conf, strerror(errno));
-		goto out;
-	}
-	cc_info("wrote %s from %s (listen %s)", s->conf, tpl_path, s->listen);
-	rc = CC_EXIT_OK;
-out:
-	free(tpl);
-	free(out);
-	return rc;
-}
-
-/* nginx -t on the generated file: a clear error before anything runs. */
-static int test_nginx_conf(struct server *s, const char *nginx_bin)
-{
-	const struct cc_config *cfg = &s->c->cfg;
-	char out[PATH_MAX], errlog[PATH_MAX];
-	char *argv[] = { (char *)nginx_bin, "-t", "-q", "-p", (char *)cfg->pid_path,
-			 "-c", s->conf, "-e", errlog, NULL };
-	struct cc_daemon_spec spec = { nginx_bin, argv, out, 0 };
-	struct cc_err err = { 0 };
-	pid_t pid;
-	int status;
-
-	snprintf(out, sizeof(out), "%s/nginx-test.out", cfg->log_path);
-	snprintf(errlog, sizeof(errlog), "%s/nginx-error.log", cfg->log_path);
-	unlink(out);
-	if (cc_daemon_spawn(&spec, &pid, &err) < 0)
-		return cli_fail(CC_EXIT_DAEMON, "nginx -t: %s", err.msg);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		cli_fail(CC_EXIT_DAEMON, "nginx rejects %s", s->conf);
-		cli_print_tail(out, 10);
-		return CC_EXIT_DAEMON;
-	}
-	return CC_EXIT_OK;
 }
 
 static int heartbeat(struct cc_http *http, const char *host, int port)
@@ -267,13 +107,80 @@ static int server_supervise(struct server *s)
 	return rc;
 }
 
-static int server_start(struct server *s)
+static int server_start(struct server *s);
+static int server_stop(struct server *s);
+
+/* Everything that start needs, checked in the order of the exit codes'
+ * table: the --listen addresses (2), the database and its schema (4),
+ * the programs and the nginx configuration written to conf and passed
+ * through nginx -t (6). With users, nginx's user files are written too;
+ * without (restart's check while a server runs), nothing the running
+ * server reads is touched. The three paths get PATH_MAX bytes. */
+static int server_check(struct server *s, const char *conf, int users,
+			char *pool_bin, char *disp_bin, char *nginx_bin)
 {
 	struct cli *c = s->c;
 	const struct cc_config *cfg = &c->cfg;
 	struct cc_err err = { 0 };
-	struct cc_http *http = NULL;
 	struct cc_db *db;
+	int rc;
+
+	if (cli_nginx_listen(c->listen, (size_t)c->nlisten, cfg->server_port,
+			     s->listen, sizeof(s->listen), &err) < 0)
+		return cli_usage("server: %s", err.msg);
+	cli_nginx_probe(c->listen, (size_t)c->nlisten, cfg->server_port,
+			s->probe_host, sizeof(s->probe_host), &s->probe_port);
+
+	/* The pool would only die one process after another without these. */
+	if (!(db = cli_db_open(c, 1, &rc)))
+		return rc;
+	cc_db_free(db);
+
+	if (cc_daemon_find_program("crowd-server", pool_bin, PATH_MAX, &err) < 0 ||
+	    cc_daemon_find_program("ccdistribute", disp_bin, PATH_MAX, &err) < 0 ||
+	    cc_daemon_find_program("nginx", nginx_bin, PATH_MAX, &err) < 0)
+		return cli_fail(CC_EXIT_DAEMON, "%s", err.msg);
+	if (cli_mkdir(cfg->pid_path, CC_EXIT_DAEMON) || cli_mkdir(cfg->log_path, CC_EXIT_DAEMON))
+		return CC_EXIT_DAEMON;
+	if ((rc = cli_server_write_nginx(s, conf, users)) != CC_EXIT_OK ||
+	    (rc = cli_server_test_nginx(s, nginx_bin, conf)) != CC_EXIT_OK)
+		return rc;
+	return CC_EXIT_OK;
+}
+
+/* restart: check first, with the running server left alone, so a config it
+ * cannot run (a wrong database password, a bad listen address) is refused
+ * while the old server still serves; then stop and start. */
+static int server_restart(struct server *s)
+{
+	char check[PATH_MAX + 8], pool_bin[PATH_MAX], disp_bin[PATH_MAX];
+	char nginx_bin[PATH_MAX];
+	int rc;
+
+	snprintf(check, sizeof(check), "%s.check", s->conf);
+	rc = server_check(s, check, 0, pool_bin, disp_bin, nginx_bin);
+	unlink(check);
+	if (rc != CC_EXIT_OK) {
+		int up = cli_proc_state(&s->pool, 1) == CC_DAEMON_RUNNING ||
+			 cli_proc_state(&s->nginx, 1) == CC_DAEMON_RUNNING;
+
+		fprintf(stderr, "crowd: restart refused: nothing was stopped%s\n",
+			up ? " (the running central server goes on with its old "
+			"config)" : "");
+		return rc;
+	}
+	cc_info("restart: config, database, schema and nginx configuration "
+		"checked; stopping the running server");
+	if ((rc = server_stop(s)) != CC_EXIT_OK)
+		return rc;
+	return server_start(s);
+}
+
+static int server_start(struct server *s)
+{
+	struct cli *c = s->c;
+	const struct cc_config *cfg = &c->cfg;
+	struct cc_http *http = NULL;
 	char pool_bin[PATH_MAX], nginx_bin[PATH_MAX], out[PATH_MAX], nout[PATH_MAX];
 	char disp_bin[PATH_MAX], dout[PATH_MAX], wake[PATH_MAX];
 	char errlog[PATH_MAX];
@@ -295,25 +202,7 @@ static int server_start(struct server *s)
 				"running (pid %d, pid file %s); stop it with: crowd -c "
 				"%s server stop", (int)s->nginx.pid, s->nginx.pidfile,
 				cfg->dir);
-	if (cli_nginx_listen(c->listen, (size_t)c->nlisten, cfg->server_port,
-			     s->listen, sizeof(s->listen), &err) < 0)
-		return cli_usage("server: %s", err.msg);
-	cli_nginx_probe(c->listen, (size_t)c->nlisten, cfg->server_port,
-			s->probe_host, sizeof(s->probe_host), &s->probe_port);
-	if (cc_daemon_find_program("crowd-server", pool_bin, sizeof(pool_bin), &err) < 0 ||
-	    cc_daemon_find_program("ccdistribute", disp_bin, sizeof(disp_bin), &err) < 0 ||
-	    cc_daemon_find_program("nginx", nginx_bin, sizeof(nginx_bin), &err) < 0)
-		return cli_fail(CC_EXIT_DAEMON, "%s", err.msg);
-
-	/* The pool would only die one process after another without these. */
-	if (!(db = cli_db_open(c, 1, &rc)))
-		return rc;
-	cc_db_free(db);
-
-	if (cli_mkdir(cfg->pid_path, CC_EXIT_DAEMON) || cli_mkdir(cfg->log_path, CC_EXIT_DAEMON))
-		return CC_EXIT_DAEMON;
-	if ((rc = write_nginx_conf(s)) != CC_EXIT_OK ||
-	    (rc = test_nginx_conf(s, nginx_bin)) != CC_EXIT_OK)
+	if ((rc = server_check(s, s->conf, 1, pool_bin, disp_bin, nginx_bin)) != CC_EXIT_OK)
 		return rc;
 
 	/* In the foreground a Ctrl-C while starting stops what was started. */
@@ -433,23 +322,6 @@ static int server_stop(struct server *s)
 	return CC_EXIT_OK;
 }
 
-static int server_status(struct server *s)
-{
-	struct cli_proc *procs[] = { &s->pool, &s->dispatcher, &s->nginx };
-	int all = 1;
-
-	for (int i = 0; i < 3; i++) {
-		int up = cli_proc_state(procs[i], 0) == CC_DAEMON_RUNNING;
-
-		printf("%s: %s", procs[i]->name, up ? "running" : "not running");
-		if (up)
-			printf(" (pid %d)", (int)procs[i]->pid);
-		printf("\n");
-		all &= up;
-	}
-	return all ? CC_EXIT_OK : CC_EXIT_FAILED;
-}
-
 int cli_cmd_server(struct cli *c, int argc, char **argv)
 {
 	struct server s;
@@ -463,12 +335,12 @@ int cli_cmd_server(struct cli *c, int argc, char **argv)
 		return cli_usage("server: '%s' is not start, stop, restart or status", sub);
 	if ((rc = cli_load_config(c)) != CC_EXIT_OK)
 		return rc;
-	server_init(&s, c);
+	cli_server_init(&s, c);
 	if (!strcmp(sub, "status"))
-		return server_status(&s);
+		return cli_server_status(&s);
 	if (!strcmp(sub, "stop"))
 		return server_stop(&s);
-	if (!strcmp(sub, "restart") && (rc = server_stop(&s)) != CC_EXIT_OK)
-		return rc;
+	if (!strcmp(sub, "restart"))
+		return server_restart(&s);
 	return server_start(&s);
 }

@@ -68,25 +68,44 @@ enum cc_daemon_state cli_proc_state(struct cli_proc *p, int quiet)
 	return st;
 }
 
-/* The last lines of a log file, indented, on stderr. */
+/* The last bytes of a file (at most n - 1) into buf, NUL-terminated;
+ * their length, or -1. */
+static ssize_t read_tail(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t size;
+	ssize_t got;
+
+	if (fd < 0)
+		return -1;
+	size = lseek(fd, 0, SEEK_END);
+	lseek(fd, size > (off_t)n - 1 ? size - (off_t)n + 1 : 0, SEEK_SET);
+	got = read(fd, buf, n - 1);
+	close(fd);
+	if (got < 0)
+		return -1;
+	buf[got] = '\0';
+	return got;
+}
+
+int cli_tail_has(const char *path, const char *needle)
+{
+	char buf[8192];
+
+	return read_tail(path, buf, sizeof(buf)) > 0 && strstr(buf, needle) != NULL;
+}
+
+/* The last lines of a log file, indented, on stderr. An HTML page in it
+ * (an error page of nginx a program logged as it came) is left out: its
+ * status line says it all. */
 void cli_print_tail(const char *path, int lines)
 {
 	char buf[8192];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	off_t size;
-	ssize_t n;
+	ssize_t n = read_tail(path, buf, sizeof(buf));
 	char *p;
 
-	if (fd < 0)
-		return;
-	size = lseek(fd, 0, SEEK_END);
-	lseek(fd, size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0,
-	      SEEK_SET);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
 	if (n <= 0)
 		return;
-	buf[n] = '\0';
 	while (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	p = buf + n;
@@ -97,8 +116,21 @@ void cli_print_tail(const char *path, int lines)
 	}
 	fprintf(stderr, "crowd: --- the end of %s ---\n", path);
 	for (char *line = p; *line;) {
-		char *nl = strchrnul(line, '\n');
-		fprintf(stderr, "    %.*s\n", (int)(nl - line), line);
+		char *nl = strchrnul(line, '\n'), *tag = line;
+		int len = (int)(nl - line);
+
+		while (tag < nl && (*tag == ' ' || *tag == '\t'))
+			tag++;
+		if (tag < nl && *tag == '<') {
+			line = *nl ? nl + 1 : nl;
+			continue;                /* a line of markup */
+		}
+		if ((tag = strcasestr(line, "<html")) && tag < nl)
+			len = (int)(tag - line);
+		else if ((tag = strcasestr(line, "<!DOCTYPE")) && tag < nl)
+			len = (int)(tag - line);
+		fprintf(stderr, "    %.*s%s\n", len, line, len < (int)(nl - line) ?
+			"(an HTML page)" : "");
 		line = *nl ? nl + 1 : nl;
 	}
 }

@@ -53,7 +53,11 @@ int cli_proc_spawn(struct cli_proc *p, char *const *argv, const char *log_file);
  * CC_EXIT_OK, or CC_EXIT_DAEMON if it would not die. */
 int cli_proc_stop(struct cli_proc *p, int sig, double timeout, int *was_running);
 
-/* cli_print_tail - the last lines of a log file, indented, on stderr. */
+/* cli_print_tail - the last lines of a log file, indented, on stderr;
+ * the markup of an HTML page in it left out. */
 void cli_print_tail(const char *path, int lines);
+
+/* cli_tail_has - whether the last 8 KB of the file at path hold needle. */
+int cli_tail_has(const char *path, const char *needle);
 
 #endif

@@ -255,6 +255,56 @@ int cc_config_defaults(struct cc_config *cfg, const char *dir)
 	return cfg->file[0] ? 0 : -1;
 }
 
+/* Levenshtein distance of a and b, ignoring case (key names are short). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t lb = strlen(b), row[CC_STR_LEN + 1];
+
+	if (strlen(a) > CC_STR_LEN || lb > CC_STR_LEN)
+		return CC_STR_LEN;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; a[i - 1]; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], v = diag + (tolower((unsigned char)a[i - 1]) !=
+							tolower((unsigned char)b[j - 1]));
+
+			v = up + 1 < v ? up + 1 : v;
+			row[j] = row[j - 1] + 1 < v ? row[j - 1] + 1 : v;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+const char *cc_config_suggest(const char *section, const char *name,
+			      const char **in_section)
+{
+	const struct key *best = NULL;
+	size_t best_d = 0, len = name ? strlen(name) : 0;
+	/* A third of the name, 1 to 3 edits: "max_wrokers" is 2 from
+	 * max_workers; "bogus" is near nothing. */
+	size_t cap = len / 3 < 1 ? 1 : len / 3 > 3 ? 3 : len / 3;
+
+	section = section ? section : "";
+	for (size_t i = 0; len && i < NKEYS; i++) {
+		/* the right name in the wrong section counts as one edit */
+		size_t d = distance(name, keys[i].name) +
+			   (strcmp(keys[i].section, section) != 0);
+
+		if (d <= cap && (!best || d < best_d)) {
+			best = &keys[i];
+			best_d = d;
+		}
+	}
+	if (in_section)
+		*in_section = best ? best->section : NULL;
+	return best ? best->name : NULL;
+}
+
 struct parse_state {
 	struct cc_config *cfg;
 	struct cc_err *err;
@@ -269,7 +319,8 @@ static int on_key(void *user, const char *section, const char *name,
 		  const char *value)
 {
 	struct parse_state *st = user;
-	char where[CC_PATH_LEN + 32];
+	char where[CC_PATH_LEN + 32], hint[CC_STR_LEN + 64] = "";
+	const char *sec = NULL, *near;
 
 	if (st->failed)
 		return 0;
@@ -284,8 +335,14 @@ static int on_key(void *user, const char *section, const char *name,
 		st->key_line[i] = st->line;
 		return 1;
 	}
-	cc_err_set(st->err, CC_ERR_INTERNAL, "%s: %s%s%s: unknown key", where,
-		   *section ? section : "", *section ? "." : "", name);
+	near = cc_config_suggest(section, name, &sec);
+	if (near)
+		snprintf(hint, sizeof(hint), "; did you mean %s%s%s%s?", near,
+			 !strcmp(sec, section) ? "" : *sec ? ", in [" : ", at the "
+			 "top (before any [section])", strcmp(sec, section) ? sec : "",
+			 *sec && strcmp(sec, section) ? "]" : "");
+	cc_err_set(st->err, CC_ERR_INTERNAL, "%s: %s%s%s: unknown key%s", where,
+		   *section ? section : "", *section ? "." : "", name, hint);
 	st->failed = 1;
 	return 0;
 }

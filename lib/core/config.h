@@ -105,6 +105,16 @@ int cc_config_load(struct cc_config *cfg, const char *dir, struct cc_err *err);
 int cc_config_load_string(struct cc_config *cfg, const char *dir,
 			  const char *text, const char *name, struct cc_err *err);
 
+/* cc_config_suggest - the known key nearest to name (edit distance, at
+ * most a third of its length, 1 to 3; the same name in another section
+ * counts one more), for "did you mean" after an unknown key. Returns its
+ * name and sets *in_section (if not NULL) to its section ("" for the top
+ * level, "database"), both strings of the key table; NULL (and *in_section
+ * NULL) when no key is near. section: where name was found ("" or NULL:
+ * the top level). */
+const char *cc_config_suggest(const char *section, const char *name,
+			      const char **in_section);
+
 /* cc_config_print_help - every key, its default and meaning, to out. */
 void cc_config_print_help(FILE *out);
 

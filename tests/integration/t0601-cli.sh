@@ -107,6 +107,15 @@ printf 'central_server = http://127.0.0.1:1\nmax_workers = lots\n' >"$T/bad/crow
 run "$CROWD" -c "$T/bad" nodes
 rc_is 3 "an invalid crowd.conf: exit 3"
 err_like "$T/bad/crowd.conf:2: max_workers: 'lots'" "... with file:line: key: reason"
+printf 'central_server = http://127.0.0.1:1\nmax_wrokers = 2\n' >"$T/bad/crowd.conf"
+run "$CROWD" -c "$T/bad" nodes
+rc_is 3 "a typo'd key: exit 3"
+err_like "$T/bad/crowd.conf:2: max_wrokers: unknown key; did you mean max_workers\?" "... naming file:line and the key it may be"
+[[ $ERR != *"make one with"* ]] && ok "... without 'make one with: crowd install' (the file is there)" ||
+	not_ok "... without 'make one with: crowd install' (the file is there)"
+printf '[database]\nsokcet = /x\n' >"$T/bad/crowd.conf"
+run "$CROWD" -c "$T/bad" nodes
+err_like "crowd.conf:2: database.sokcet: unknown key; did you mean socket\?" "a typo in [database]: did you mean too"
 CLOUD_CROWD_CONFIG=$CROWD_CONF run "$CROWD" nodes
 rc_is 0 "CLOUD_CROWD_CONFIG to the stack's config: nodes works"
 like "$OUT" "127\.0\.0\.1:$NODE_PORT " "... and lists the stack's node"
@@ -158,8 +167,11 @@ sets=(--set "central_server=$CURL" --set "server_port=$CPORT" --set node_host=12
 	--set check_in_interval=5 --set retry_backoff=0 --set server_workers=2
 	--set "database.socket=$MYSQL_SOCKET" --set "database.database=$DB"
 	--set database.username=t0601 --set 'database.password=p"w\ x')
-run "$CROWD" install "$C" "${sets[@]}"
-rc_is 0 "install DIR --set ...: exit 0"
+run "$CROWD" install "$C" "${sets[@]}" --with-test-actions
+rc_is 0 "install DIR --set ... --with-test-actions: exit 0"
+err_like "next: crowd -c $C load_schema" "... the next step is load_schema (central_server and [database] were set)"
+[[ $ERR != *"next: set"* ]] && ok "... not 'next: set central_server and [database]'" ||
+	not_ok "... not 'next: set central_server and [database]'"
 like "$ERR" "${LOGLINE}wrote $C/crowd.conf" "install logs with timestamps"
 is "$(stat -c %a "$C/crowd.conf")" 600 "crowd.conf is mode 600 (it holds passwords)"
 keys=$("$BIN/crowd-server" --help | sed -n 's/^  \([a-z0-9_]*\) .*(default: .*)$/\1/p')
@@ -176,7 +188,7 @@ for a in "$REPO"/actions/*/; do
 	[[ -e $a/process || -e $a/process.c ]] || continue
 	[[ -x $C/actions/$n/process && ! -L $C/actions/$n/process ]] || missing+=" $n"
 done
-is "$missing" "" "every shipped action is copied in with an executable process"
+is "$missing" "" "with --with-test-actions every shipped action is copied in with an executable process"
 check "the compiled noop/process is the build's" cmp -s "$C/actions/noop/process" "$REPO/build/$VARIANT/actions/noop/process"
 check "action scripts keep their mode" test -x "$C/actions/word_count/merge"
 check "no C sources are copied" test ! -e "$C/actions/noop/process.c"
@@ -192,6 +204,21 @@ run "$CROWD" install "$T/x1" --set no_such_key=1
 rc_is 2 "install --set of an unknown key: exit 2"
 err_like "no_such_key: unknown key" "... naming it"
 check "... and nothing is created" test ! -e "$T/x1"
+run "$CROWD" install "$T/x1" --set max_wrokers=1
+rc_is 2 "install --set of a typo'd key: exit 2"
+err_like "max_wrokers: unknown key \(did you mean max_workers\?" "... with did you mean"
+run "$CROWD" install "$T/prod" --set "central_server=$CURL"
+rc_is 0 "install without --with-test-actions: exit 0"
+test_only=$(cd "$REPO/actions" && ls -d -- */test-only 2>/dev/null | cut -d/ -f1 | sort | tr '\n' ' ')
+real=$(cd "$REPO/actions" && for a in */; do a=${a%/}; [[ -e $a/test-only ]] || echo "$a"; done | sort | tr '\n' ' ')
+is "$(cd "$T/prod/actions" && ls | sort | tr '\n' ' ')" "$real" "... copies only the real actions ($real)"
+like "$test_only" "always_fail .*slow_noop" "... the test actions are marked test-only ($test_only)"
+err_like "left out [0-9]+ test actions \(--with-test-actions copies them\)" "... and says it left the test ones out"
+err_like "next: set \[database\] in $T/prod/crowd.conf" "... next: only what --set did not give ([database])"
+[[ $ERR != *"set central_server"* ]] && ok "... not central_server, given with --set" ||
+	not_ok "... not central_server, given with --set"
+run "$CROWD" install "$T/prod2"
+err_like "next: set central_server and \[database\] in" "install without --set: next names both"
 run "$CROWD" install "$T/x2" --set max_workers=lots
 rc_is 3 "install --set of an invalid value: exit 3"
 err_like "max_workers: 'lots' is not a whole number" "... with the config's reason"
@@ -254,6 +281,8 @@ check "... logs under log_path" test -s "$C/log/server.log"
 cc server status
 rc_is 0 "server status: exit 0 while running"
 like "$OUT" "crowd-server: running \(pid $pool\)" "... with the pids"
+like "$OUT" "liveness: ok \(http://127\.0\.0\.1:$CPORT/heartbeat: buh-bump\)" "... central's liveness"
+like "$OUT" "readiness: (ok|degraded|unknown \(central has no /health\))" "... and its readiness"
 cc server start -d -l 127.0.0.1
 rc_is 1 "server start while running: exit 1"
 err_like "already running \(pid $pool" "... naming the pid"
@@ -298,6 +327,26 @@ check "... the old ones are gone" gone "$pool" "$ngx"
 http GET "$CURL/heartbeat"
 is "$BODY" buh-bump "... and central answers"
 
+# restart with a config it cannot run: refused, the running server untouched
+cp "$C/crowd.conf" "$T/crowd.conf.good"
+sed -i 's/^password = .*/password = wrong/' "$C/crowd.conf"
+grep -q '^password = wrong' "$C/crowd.conf" || sed -i 's/^\[database\]$/[database]\npassword = wrong/' "$C/crowd.conf"
+nginxconf=$(md5sum <"$C/run/nginx.conf")
+cc server restart -d -l 127.0.0.1
+rc_is 4 "server restart -d with a wrong database password: exit 4"
+err_like "Access denied for user 't0601'" "... naming the database's reason"
+err_like "restart refused: nothing was stopped" "... saying nothing was stopped"
+check "... crowd-server still runs (pid $pool2)" alive "$pool2"
+check "... nginx still runs (pid $ngx2)" alive "$ngx2"
+is "$(cat "$C/run/crowd-server.pid") $(cat "$C/run/nginx.pid")" "$pool2 $ngx2" "... the same pid files"
+is "$(md5sum <"$C/run/nginx.conf")" "$nginxconf" "... its nginx.conf untouched"
+http GET "$CURL/heartbeat"
+is "$BODY" buh-bump "... and central still answers"
+cp "$T/crowd.conf.good" "$C/crowd.conf"
+cc server restart -d -l 'bad;addr'
+rc_is 2 "server restart -d with a bad --listen: exit 2"
+check "... the server still runs" alive "$pool2"
+
 # ---- nodes ---------------------------------------------------------------------
 cc node start -d
 rc_is 0 "node start -d: exit 0"
@@ -306,7 +355,7 @@ check "... runs with its pid file (port node_port $NP1)" alive "$n1"
 like "$ERR" "${LOGLINE}node 127\.0\.0\.1:$NP1 ready and checked in" "... logged when checked in"
 cc nodes
 rc_is 0 "nodes: exit 0"
-like "$OUT" "127\.0\.0\.1:$NP1 +- +available" "... lists the node"
+like "$OUT" "127\.0\.0\.1:$NP1 +- +available +0/2 " "... lists the node with busy/max workers (max_workers = 2)"
 cc node start -d
 rc_is 1 "node start while running: exit 1"
 err_like "already running \(pid $n1" "... naming the pid"
@@ -365,18 +414,20 @@ fi
 # a node whose central cannot be reached
 run "$CROWD" install "$T/lost" --set central_server=http://127.0.0.1:9 --set "node_port=$NP2" --set node_host=127.0.0.1
 run "$CROWD" -c "$T/lost" node start -d
-rc_is 6 "node start -d with central unreachable: exit 6"
-err_like "exited while starting" "... saying the node exited"
+rc_is 5 "node start -d with central unreachable: exit 5 (the node cannot check in)"
+err_like "exited while starting: it cannot check in" "... saying the node exited"
 err_like "cannot check in with central at http://127.0.0.1:9" "... with the node's own reason"
 check "... no pid file left" test ! -e "$T/lost/run/node-$NP2.pid"
 
 # ---- submit and status -----------------------------------------------------------
 cc submit noop alpha beta gamma --wait
 rc_is 0 "submit --wait of a job that succeeds: exit 0"
-last=$(tail -n 1 <<<"$OUT")
-is "$(jq -c '[.status,.outputs]' <<<"$last")" '["succeeded",["alpha","beta","gamma"]]' "... the last line is the job JSON with its outputs"
-like "$(head -n 1 <<<"$OUT")" '^[0-9-]{10}T[0-9:.]{12}Z job [0-9]+: (processing|succeeded), [0-9]+% done, [0-9] work units?, [0-9.]+ s$' "... progress lines are timestamped"
+is "$(jq -c '[.status,.outputs]' <<<"$OUT")" '["succeeded",["alpha","beta","gamma"]]' "... stdout is only the job JSON with its outputs (jq reads it whole)"
+is "$(wc -l <<<"$OUT")" 1 "... one line on stdout"
+like "$(grep -m 1 'Z job [0-9]*: ' <<<"$ERR")" '^[0-9-]{10}T[0-9:.]{12}Z job [0-9]+: (processing|succeeded), [0-9]+% done(, [0-9]+/3 units)?, [0-9.]+ s$' "... progress lines are timestamped, on stderr, with done/total units"
 like "$ERR" "${LOGLINE}submitted job [0-9]+: noop, 3 inputs" "... the submission is logged"
+run bash -c "'$CROWD' -c '$C' submit noop piped --wait 2>/dev/null | jq -r '.outputs[0]'"
+is "$OUT" piped "submit --wait | jq: stdout carries only the JSON"
 
 cc submit slow_noop a b c d --options '{"sleep": 2}'
 rc_is 0 "submit without --wait: exit 0"
@@ -384,12 +435,13 @@ sid=$(jq -r .id <<<"$OUT")
 is "$(jq -r .status <<<"$OUT")" processing "... prints the job, still processing"
 cc status "$sid" --wait
 rc_is 0 "status --wait on a running job: exit 0 when it succeeds"
-nlines=$(grep -c "Z job $sid: " <<<"$OUT")
-check "... several progress lines ($nlines)" test "$nlines" -ge 3
-like "$OUT" "Z job $sid: processing, 0% done, 4 work units" "... starting at 0%"
-like "$OUT" "Z job $sid: processing, 50% done" "... then 50% (two at a time)"
-like "$OUT" "Z job $sid: succeeded, 100% done, 0 work units" "... then done"
-like "$OUT" "Z job $sid succeeded in [0-9.]+ s" "... and a summary line"
+nlines=$(grep -c "Z job $sid: " <<<"$ERR")
+check "... several progress lines on stderr ($nlines)" test "$nlines" -ge 3
+like "$ERR" "Z job $sid: processing, 0% done, 0/4 units" "... starting at 0%, 0/4 units"
+like "$ERR" "Z job $sid: processing, 50% done, 2/4 units" "... then 50% (two at a time), 2/4 units"
+like "$ERR" "Z job $sid: succeeded, 100% done, 4/4 units" "... then done, 4/4"
+like "$ERR" "Z job $sid succeeded in [0-9.]+ s" "... and a summary line"
+is "$(grep -c . <<<"$OUT")" 1 "... stdout holds only the job JSON"
 is "$(tail -n 1 <<<"$OUT" | jq -c .outputs)" '["a","b","c","d"]' "... then the job JSON"
 
 if command -v script >/dev/null; then
@@ -398,7 +450,7 @@ if command -v script >/dev/null; then
 	script -qec "$CROWD -c $C status $tid --wait" /dev/null >"$T/tty.out" 2>&1 </dev/null
 	is "$?" 0 "status --wait on a terminal: exit 0"
 	tty=$(tr -d '\033' <"$T/tty.out")
-	like "$tty" $'\r''job '"$tid"' \[[-#]+\] +[0-9]+%  processing  2 units  0:0[0-9]\[K' "... a live bar (percent, units, elapsed) redrawn with \\r"
+	like "$tty" $'\r''job '"$tid"' \[[-#]+\] +[0-9]+%  processing  [0-2]/2 units  0:0[0-9]\[K' "... a live bar (percent, done/total units, elapsed) redrawn with \\r"
 	like "$tty" "job $tid \[#+\] 100%  succeeded" "... filled at the end"
 	like "$(tail -n 1 "$T/tty.out" | tr -d '\r')" '^\{"id":'"$tid"',.*"status":"succeeded"' "... then the job JSON"
 else
@@ -413,7 +465,7 @@ cc status "$fid"
 rc_is 1 "status of a failed job: exit 1"
 cc status "$fid" --wait
 rc_is 1 "status --wait of a failed job: exit 1"
-like "$OUT" "Z job $fid failed in" "... with its summary line"
+like "$ERR" "Z job $fid failed in" "... with its summary line (on stderr)"
 
 printf '{"action": "noop", "inputs": [1, 2.5, {"k": "v"}]}' >"$T/job.json"
 cc submit --file "$T/job.json" --wait
@@ -436,8 +488,8 @@ err_like "at least one INPUT" "... saying so"
 cc submit 'Bad!' x
 rc_is 2 "submit of an invalid action name: exit 2"
 cc submit no_such_action x
-rc_is 1 "submit of an unknown action: exit 1"
-err_like "central refused the job: .*no_such_action" "... with central's reason"
+rc_is 5 "submit of an unknown action: exit 5 (central refuses)"
+err_like "central refused the job: .*no_such_action.*\(HTTP 4[0-9][0-9]\)" "... with central's reason and status"
 cc submit --file "$T/missing.json"
 rc_is 2 "submit --file of a missing file: exit 2"
 printf '{"action": ' >"$T/broken.json"
@@ -449,7 +501,7 @@ for bad in abc 0 -1 1.5 12x; do
 	rc_is 2 "status '$bad' (not a job id): exit 2"
 done
 cc status 99999999
-rc_is 1 "status of an unknown job: exit 1"
+rc_is 5 "status of an unknown job: exit 5 (central answers 404)"
 err_like "job 99999999 not found" "... saying so"
 cc status 1 2
 rc_is 2 "status with two ids: exit 2"
@@ -478,15 +530,21 @@ rc_is 2 "nodes with an argument: exit 2"
 
 cc blacklist add slow_noop
 rc_is 0 "blacklist add: exit 0"
+[[ $ERR != *"no installed action"* ]] && ok "... no warning for an installed action" ||
+	not_ok "... no warning for an installed action"
 cc blacklist add slow_noop
-rc_is 1 "blacklist add of a listed action: exit 1"
+rc_is 5 "blacklist add of a listed action: exit 5 (central refuses)"
 err_like "already blacklisted" "... central's reason"
+cc blacklist add no_such_action_t0601
+rc_is 0 "blacklist add of an action nobody has: exit 0"
+err_like "warning: no installed action is named 'no_such_action_t0601' \(not in $C/actions, nor in central's GET /actions\)" "... with a warning on stderr"
+cc blacklist rm no_such_action_t0601
 cc blacklist ls
 like "$OUT" "^slow_noop +since " "blacklist ls lists it"
 cc blacklist add 'Bad!'
 rc_is 2 "blacklist add of an invalid name: exit 2"
 cc blacklist rm never_listed
-rc_is 1 "blacklist rm of an unlisted action: exit 1"
+rc_is 5 "blacklist rm of an unlisted action: exit 5 (central refuses)"
 cc blacklist frobnicate
 rc_is 2 "blacklist frobnicate: exit 2"
 

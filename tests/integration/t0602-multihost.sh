@@ -115,7 +115,7 @@ is "$?" 7 "... the stack's loopback central is not reachable from inside"
 
 # ---- central, listening on the three root-side addresses -------------------------
 CENTRAL_CONF=$T/central
-run_out=$("$CROWD" install "$CENTRAL_CONF" --set "central_server=http://10.231.$X0.1:$CPORT" \
+run_out=$("$CROWD" install "$CENTRAL_CONF" --with-test-actions --set "central_server=http://10.231.$X0.1:$CPORT" \
 	--set "server_port=$CPORT" --set server_workers=4 --set check_in_interval=5 \
 	--set "database.socket=$MYSQL_SOCKET" --set database.database=cloud_crowd 2>&1)
 install_rc=$?
@@ -138,7 +138,7 @@ for i in 1 2 3; do
 	x=$((X0 + i - 1))
 	ns=${TAG}n$i
 	conf=$T/node$i
-	"$CROWD" install "$conf" --set "central_server=http://10.231.$x.1:$CPORT" \
+	"$CROWD" install "$conf" --with-test-actions --set "central_server=http://10.231.$x.1:$CPORT" \
 		--set "node_host=10.231.$x.2" --set "node_port=$NPORT" --set max_workers=2 \
 		--set check_in_interval=5 --set "local_storage_path=$T/storage" >/dev/null 2>&1 ||
 		not_ok "crowd install the config folder of machine $i"

@@ -85,6 +85,7 @@ static void test_cli_job_view_reads_a_job_json(void **state)
 	assert_string_equal(v.status, "processing");
 	assert_int_equal(v.percent, 50);
 	assert_int_equal(v.units, 3);
+	assert_int_equal(v.done, 2);              /* 50% of 3, rounded */
 	assert_true(v.seconds == 3.25);
 	assert_false(v.complete);
 	json_decref(j);
@@ -94,6 +95,45 @@ static void test_cli_job_view_reads_a_job_json(void **state)
 	assert_int_equal(cli_job_view_from_json(j, &v), 0);
 	assert_true(v.complete);
 	assert_false(v.succeeded);
+	json_decref(j);
+}
+
+static void test_cli_job_view_works_out_units_done(void **state)
+{
+	struct cli_job_view v;
+	json_t *j;
+
+	(void)state;
+	/* 12 of 40 is 30%: exact back from the percentage */
+	j = json_loads("{\"id\":1,\"status\":\"processing\",\"percent_complete\":30,"
+		       "\"work_units\":40}", 0, NULL);
+	assert_int_equal(cli_job_view_from_json(j, &v), 0);
+	assert_int_equal(v.done, 12);
+	assert_int_equal(v.units, 40);
+	json_decref(j);
+	/* every count up to 100 units comes back exactly */
+	for (long long total = 1; total <= 100; total++)
+		for (long long done = 0; done <= total; done++) {
+			char text[160];
+			int pc = (int)llround((double)done / (double)total * 100.0);
+
+			snprintf(text, sizeof(text), "{\"id\":1,\"status\":\"processing\","
+				 "\"percent_complete\":%d,\"work_units\":%lld}", pc, total);
+			j = json_loads(text, 0, NULL);
+			assert_int_equal(cli_job_view_from_json(j, &v), 0);
+			assert_int_equal(v.done, done);
+			json_decref(j);
+		}
+	/* central's own count wins; a merge at 99% has none done */
+	j = json_loads("{\"id\":1,\"status\":\"processing\",\"percent_complete\":30,"
+		       "\"work_units\":1000,\"units_done\":301}", 0, NULL);
+	assert_int_equal(cli_job_view_from_json(j, &v), 0);
+	assert_int_equal(v.done, 301);
+	json_decref(j);
+	j = json_loads("{\"id\":1,\"status\":\"merging\",\"percent_complete\":99,"
+		       "\"work_units\":1}", 0, NULL);
+	assert_int_equal(cli_job_view_from_json(j, &v), 0);
+	assert_int_equal(v.done, 0);
 	json_decref(j);
 }
 
@@ -146,17 +186,20 @@ static void test_cli_elapsed_formats_minutes_and_hours(void **state)
 static void test_cli_progress_bar_shows_percent_units_elapsed(void **state)
 {
 	struct cli_job_view v = { .id = 42, .status = "processing", .percent = 50,
-				  .units = 2, .seconds = 3.4 };
+				  .units = 2, .done = 1, .seconds = 3.4 };
 	char b[256];
 
 	(void)state;
 	cli_progress_bar(&v, 10, b, sizeof(b));
-	assert_string_equal(b, "job 42 [#####-----]  50%  processing  2 units  0:03");
+	assert_string_equal(b, "job 42 [#####-----]  50%  processing  1/2 units  0:03");
 	v.percent = 100;
-	v.units = 1;
+	v.units = v.done = 1;
 	snprintf(v.status, sizeof(v.status), "succeeded");
 	cli_progress_bar(&v, 4, b, sizeof(b));        /* widened to 5 */
-	assert_string_equal(b, "job 42 [#####] 100%  succeeded  1 unit  0:03");
+	assert_string_equal(b, "job 42 [#####] 100%  succeeded  1/1 unit  0:03");
+	v.units = v.done = 0;                         /* complete: no units */
+	cli_progress_bar(&v, 5, b, sizeof(b));
+	assert_string_equal(b, "job 42 [#####] 100%  succeeded  0:03");
 	v.percent = 0;
 	cli_progress_bar(&v, 5, b, sizeof(b));
 	assert_non_null(strstr(b, "[-----]   0%"));
@@ -170,7 +213,15 @@ static void test_cli_progress_line_is_one_plain_line(void **state)
 
 	(void)state;
 	cli_progress_line(&v, b, sizeof(b));
-	assert_string_equal(b, "job 9: merging, 99% done, 1 work unit, 12.3 s");
+	assert_string_equal(b, "job 9: merging, 99% done, 0/1 unit, 12.3 s");
+	v.units = 40;
+	v.done = 12;
+	snprintf(v.status, sizeof(v.status), "processing");
+	cli_progress_line(&v, b, sizeof(b));
+	assert_string_equal(b, "job 9: processing, 99% done, 12/40 units, 12.3 s");
+	v.units = v.done = 0;
+	cli_progress_line(&v, b, sizeof(b));
+	assert_string_equal(b, "job 9: processing, 99% done, 12.3 s");
 	assert_null(strchr(b, '\n'));
 	assert_null(strchr(b, '\r'));
 }
@@ -188,6 +239,9 @@ static void test_cli_progress_changed_ignores_time_only(void **state)
 	assert_true(cli_progress_changed(&a, &b));
 	b = a;
 	b.units = 4;
+	assert_true(cli_progress_changed(&a, &b));
+	b = a;
+	b.done = 3;
 	assert_true(cli_progress_changed(&a, &b));
 	b = a;
 	snprintf(b.status, sizeof(b.status), "merging");
@@ -217,6 +271,7 @@ int main(void)
 		T(test_cli_job_view_refuses_what_is_not_a_job),
 		T(test_cli_job_view_clamps_percent),
 		T(test_cli_elapsed_formats_minutes_and_hours),
+		T(test_cli_job_view_works_out_units_done),
 		T(test_cli_progress_bar_shows_percent_units_elapsed),
 		T(test_cli_progress_line_is_one_plain_line),
 		T(test_cli_progress_changed_ignores_time_only),

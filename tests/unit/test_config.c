@@ -368,7 +368,7 @@ static void test_config_rejects_unknown_key_naming_file_and_line(void **state)
 		      "max_wrokers = 3\n"
 		      "node_port = 9000\n");
 	assert_int_equal(cc_config_load(&f->cfg, f->dir, &f->err), -1);
-	snprintf(want, sizeof(want), "%s/crowd.conf:5: max_wrokers: unknown key",
+	snprintf(want, sizeof(want), "%s/crowd.conf:5: max_wrokers: unknown key; did you mean max_workers?",
 		 f->dir);
 	assert_string_equal(f->err.msg, want);
 }
@@ -390,9 +390,11 @@ static void test_config_rejects_unknown_key_in_database_section(void **state)
 			       "crowd.conf:4: database.hostname: unknown key");
 	/* a top-level key is not valid inside [database], nor the reverse */
 	assert_load_fails_with(f, "[database]\nmax_workers = 3\n",
-			       "crowd.conf:2: database.max_workers: unknown key");
+			       "crowd.conf:2: database.max_workers: unknown key; did you "
+			       "mean max_workers, at the top (before any [section])?");
 	assert_load_fails_with(f, "username = root\n",
-			       "crowd.conf:1: username: unknown key");
+			       "crowd.conf:1: username: unknown key; did you mean "
+			       "username, in [database]?");
 }
 
 static void test_config_rejects_unknown_section(void **state)
@@ -401,6 +403,54 @@ static void test_config_rejects_unknown_section(void **state)
 
 	assert_load_fails_with(f, "[database]\nport = 3307\n[other]\nx = 1\n",
 			       "crowd.conf:4: other.x: unknown key");
+}
+
+static void test_config_suggests_the_nearest_key_for_a_typo(void **state)
+{
+	const char *sec = "x";
+
+	(void)state;
+	assert_string_equal(cc_config_suggest("", "max_wrokers", &sec), "max_workers");
+	assert_string_equal(sec, "");
+	assert_string_equal(cc_config_suggest(NULL, "MAX_WORKERS_", NULL), "max_workers");
+	assert_string_equal(cc_config_suggest("", "server_prot", &sec), "server_port");
+	assert_string_equal(cc_config_suggest("database", "pasword", &sec), "password");
+	assert_string_equal(sec, "database");
+	assert_string_equal(cc_config_suggest("database", "sokcet", &sec), "socket");
+	/* the right name in the other section */
+	assert_string_equal(cc_config_suggest("", "socket", &sec), "socket");
+	assert_string_equal(sec, "database");
+	assert_string_equal(cc_config_suggest("database", "node_port", &sec), "node_port");
+	assert_string_equal(sec, "");
+}
+
+static void test_config_suggests_nothing_when_no_key_is_near(void **state)
+{
+	const char *sec = "x";
+
+	(void)state;
+	assert_null(cc_config_suggest("", "bogus", &sec));
+	assert_null(sec);
+	assert_null(cc_config_suggest("", "", &sec));
+	assert_null(cc_config_suggest("", "x", NULL));
+	assert_null(cc_config_suggest("other", "x", NULL));
+	assert_null(cc_config_suggest("", "completely_unrelated_words", NULL));
+	assert_null(cc_config_suggest("database", "hostname", NULL));
+}
+
+static void test_config_unknown_key_error_says_did_you_mean(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_load_fails_with(f, "max_workers = 2\nmax_worker = 3\n",
+			       "crowd.conf:2: max_worker: unknown key; did you mean "
+			       "max_workers?");
+	assert_load_fails_with(f, "[database]\nusername = u\npassowrd = p\n",
+			       "crowd.conf:3: database.passowrd: unknown key; did you "
+			       "mean password?");
+	assert_load_fails_with(f, "socket = /run/mysqld.sock\n",
+			       "crowd.conf:1: socket: unknown key; did you mean "
+			       "socket, in [database]?");
 }
 
 static void test_config_rejects_line_without_equals_as_syntax_error(void **state)
@@ -968,6 +1018,9 @@ int main(void)
 		T(test_config_load_string_error_uses_given_name),
 		T(test_config_rejects_unknown_key_in_database_section),
 		T(test_config_rejects_unknown_section),
+		T(test_config_suggests_the_nearest_key_for_a_typo),
+		T(test_config_suggests_nothing_when_no_key_is_near),
+		T(test_config_unknown_key_error_says_did_you_mean),
 		T(test_config_rejects_line_without_equals_as_syntax_error),
 		T(test_config_rejects_non_numeric_int),
 		T(test_config_rejects_int_out_of_range),
