@@ -177,16 +177,18 @@ static int gone(unsigned int e)
 	       e == ER_CONNECTION_KILLED || e == CR_CONNECTION_ERROR;
 }
 
-/* The server cannot be reached, or the connection broke: the request may
- * succeed later (2002, 2003, 2005, 2006, 2012, 2013, 2055, 1040, 1053,
- * 1158-1161, 1927). */
+/* The server cannot be reached, the connection broke, or its disk is
+ * full: the request may succeed later (2002, 2003, 2005, 2006, 2012,
+ * 2013, 2055, 1040, 1053, 1158-1161, 1927; 1021 and 1114 "The table ...
+ * is full"). */
 static int away(unsigned int e)
 {
 	return gone(e) || e == CR_CONN_HOST_ERROR || e == CR_UNKNOWN_HOST ||
 	       e == CR_SERVER_HANDSHAKE_ERR || e == CR_SERVER_LOST_EXTENDED ||
 	       e == ER_SERVER_SHUTDOWN || e == ER_CON_COUNT_ERROR ||
 	       e == ER_NET_READ_ERROR || e == ER_NET_READ_INTERRUPTED ||
-	       e == ER_NET_ERROR_ON_WRITE || e == ER_NET_WRITE_INTERRUPTED;
+	       e == ER_NET_ERROR_ON_WRITE || e == ER_NET_WRITE_INTERRUPTED ||
+	       e == ER_DISK_FULL || e == ER_RECORD_FILE_FULL;
 }
 
 /* mysql_err - err gets the message, MySQL error e as its cause (and the

@@ -193,6 +193,54 @@ free_port() {
 	)
 }
 
+# ---- commands -----------------------------------------------------------------
+# run CMD...: runs it with no stdin; OUT (stdout), ERR (stderr), RC.
+run() {
+	local o
+	o=$(mktemp "${TMPDIR:-/tmp}/crowd-run.XXXXXX")
+	"$@" >"$o" 2>"$o.err" </dev/null
+	RC=$?
+	OUT=$(<"$o")
+	ERR=$(<"$o.err")
+	rm -f -- "$o" "$o.err"
+}
+
+# rc_is WANT DESC: the last run's exit status was WANT (else its output
+# is shown).
+rc_is() {
+	if [[ $RC == "$1" ]]; then
+		ok "$2"
+	else
+		not_ok "$2"
+		diag "exit code $RC, expected $1
+stdout: ${OUT:0:1500}
+stderr: ${ERR:0:1500}"
+	fi
+}
+
+# err_like RE DESC, err_lacks TEXT DESC: the last run's stderr
+err_like() { like "$ERR" "$1" "$2"; }
+err_lacks() {
+	if [[ $ERR != *"$1"* ]]; then ok "$2"; else not_ok "$2"; diag "stderr: ${ERR:0:1500}"; fi
+}
+
+# conf_copy NAME [KEY=VALUE...]: a copy of the stack's config folder's
+# crowd.conf in $STACK_DIR/conf-NAME with these top-level keys replaced
+# (the database, the login and actions_path stay); prints the folder.
+conf_copy() {
+	local dir=$STACK_DIR/conf-$1 kv drop=()
+	shift
+	mkdir -p "$dir"
+	for kv in "$@"; do drop+=(-e "^${kv%%=*} *="); done
+	{
+		# top-level keys first: they must come before [database]
+		for kv in "$@"; do printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"; done
+		if ((${#drop[@]})); then grep -v "${drop[@]}" "$CROWD_CONF/crowd.conf"; else cat "$CROWD_CONF/crowd.conf"; fi
+	} >"$dir/crowd.conf"
+	chmod 600 "$dir/crowd.conf"
+	printf '%s\n' "$dir"
+}
+
 # ---- stacks ----------------------------------------------------------------
 stack_use() {
 	# shellcheck source=/dev/null

@@ -24,21 +24,6 @@ NODE_BIN=$BIN/crowd-node
 ORPHANS=()
 trap 'rc=$?; for p in "${ORPHANS[@]}"; do kill -KILL -- "-$p" "$p" 2>/dev/null; done; (exit $rc); _stack_cleanup' EXIT
 
-# conf_copy NAME KEY=VALUE...: a config folder like the stack's, with keys
-# replaced or added; prints its path.
-conf_copy() {
-	local name=$1 dir=$STACK_DIR/conf-$1 kv keys=()
-	shift
-	mkdir -p "$dir"
-	for kv in "$@"; do keys+=(-e "^${kv%%=*} *="); done
-	{
-		# top-level keys first: they must come before [database]
-		for kv in "$@"; do printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"; done
-		grep -v "${keys[@]}" "$CROWD_CONF/crowd.conf"
-	} >"$dir/crowd.conf"
-	printf '%s\n' "$dir"
-}
-
 # start_node NAME CONFDIR [args]: sets NPID and NPORT (the node picks a
 # free port and says which on stderr).
 start_node() {

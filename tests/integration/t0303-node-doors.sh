@@ -33,20 +33,6 @@ cleanup_strays() {
 }
 trap 'rc=$?; cleanup_strays; (exit $rc); _stack_cleanup' EXIT
 
-# conf_copy NAME KEY=VALUE...: a config folder like the stack's, with keys
-# replaced or added (top-level keys first); prints its path.
-conf_copy() {
-	local name=$1 dir=$STACK_DIR/conf-$1 kv keys=()
-	shift
-	mkdir -p "$dir"
-	for kv in "$@"; do keys+=(-e "^${kv%%=*} *="); done
-	{
-		for kv in "$@"; do printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"; done
-		if ((${#keys[@]})); then grep -v "${keys[@]}" "$CROWD_CONF/crowd.conf"; else cat "$CROWD_CONF/crowd.conf"; fi
-	} >"$dir/crowd.conf"
-	printf '%s\n' "$dir"
-}
-
 # start_node NAME CONFDIR PORT [args]: sets NPID; true once it logs.
 start_node() {
 	local name=$1 conf=$2 port=$3 out=$STACK_DIR/log/node-$1.out

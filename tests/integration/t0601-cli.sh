@@ -27,25 +27,7 @@ base=$(bash -c '. "$1/stack/lib.sh"; claim_block 4 "$2"' _ "$REPO" "$STACK_DIR")
 CPORT=$base NP1=$((base + 1)) NP2=$((base + 2)) NP3=$((base + 3))
 CURL=http://127.0.0.1:$CPORT
 
-# run CMD...: OUT (stdout), ERR (stderr), RC
-run() {
-	"$@" >"$T/out" 2>"$T/err" </dev/null
-	RC=$?
-	OUT=$(<"$T/out")
-	ERR=$(<"$T/err")
-}
 cc() { run "$CROWD" -c "$C" "$@"; }
-rc_is() {   # rc_is WANT DESC
-	if [[ $RC == "$1" ]]; then
-		ok "$2"
-	else
-		not_ok "$2"
-		diag "exit code $RC, expected $1
-stdout: ${OUT:0:1500}
-stderr: ${ERR:0:1500}"
-	fi
-}
-err_like() { like "$ERR" "$1" "$2"; }
 alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
 # gone PID...: none of them runs (a zombie waiting for init counts as gone)
 gone() {

@@ -25,8 +25,7 @@
 
 stack_up --nodes 0 --no-dispatcher --auth --set max_workers=3 --set retry_backoff=1 \
 	--set node_timeout=5
-T=$STACK_DIR/hosts
-mkdir -p "$T"
+T=$STACK_DIR
 FRONT=$(free_port)
 declare -A PUB POOL
 for h in a b; do PUB[$h]=$(free_port); POOL[$h]=$(free_port); done
@@ -38,55 +37,41 @@ cleanup_hosts() {
 	for h in a b; do host_down "$h" TERM; done
 	[[ -f $T/front/nginx.pid ]] && kill -TERM "$(cat "$T/front/nginx.pid")" 2>/dev/null
 	for p in "$NP1" "$NP2"; do
-		"$BIN/crowd" -c "$T/nodes" node stop -p "$p" >/dev/null 2>&1
+		"$BIN/crowd" -c "$T/conf-nodes" node stop -p "$p" >/dev/null 2>&1
 	done
 	(exit "$rc")
 	_stack_cleanup
 }
 trap cleanup_hosts EXIT
 
-# conf_copy DIR KEY=VALUE...: the stack's config folder with these keys
-# replaced (every other key, the database and the login stay the same)
-conf_copy() {
-	local dir=$1 kv
-	shift
-	mkdir -p "$dir/run" "$dir/log"
-	cp -r "$CROWD_CONF/actions" "$dir/"
-	cp "$CROWD_CONF/crowd.conf" "$dir/crowd.conf"
-	for kv in "$@"; do
-		sed -i "s|^${kv%%=*} = .*|${kv%%=*} = ${kv#*=}|" "$dir/crowd.conf"
-		grep -q "^${kv%%=*} = " "$dir/crowd.conf" || echo "${kv%%=*} = ${kv#*=}" >>"$dir/crowd.conf"
-	done
-}
-
 # ---- the hosts: config, the deploy site, pool and dispatcher ----------------------
 htpasswd -c -b -B "$T/htpasswd" "$CROWD_LOGIN" "$CROWD_PASSWORD" 2>/dev/null
 chmod 640 "$T/htpasswd"
 for h in a b; do
-	conf_copy "$T/$h" "pid_path=$T/$h/run" "log_path=$T/$h/log" \
-		"server_socket=$T/$h/run/crowd-server.sock" \
-		"central_server=http://127.0.0.1:$FRONT"
-	mkdir -p "$T/$h/nginx"
+	conf_copy "$h" "pid_path=$T/conf-$h/run" "log_path=$T/conf-$h/log" \
+		"server_socket=$T/conf-$h/run/crowd-server.sock" \
+		"central_server=http://127.0.0.1:$FRONT" >/dev/null
+	mkdir -p "$T/conf-$h/nginx" "$T/conf-$h/run" "$T/conf-$h/log"
 	sed -e "s|listen 9173;|listen 127.0.0.1:${PUB[$h]};|; s|listen 9174;|listen 127.0.0.1:${POOL[$h]};|" \
 		-e '/listen \[::\]/d' \
 		-e "s|central1.example.org:9174|127.0.0.1:${POOL[a]}|; s|central2.example.org:9174|127.0.0.1:${POOL[b]}|" \
-		-e "s|unix:/run/cloud-crowd/crowd-server.sock|unix:$T/$h/run/crowd-server.sock|" \
+		-e "s|unix:/run/cloud-crowd/crowd-server.sock|unix:$T/conf-$h/run/crowd-server.sock|" \
 		-e "s|/etc/nginx/cloud-crowd-node.htpasswd|$T/htpasswd|; s|/etc/nginx/cloud-crowd.htpasswd|$T/htpasswd|" \
-		-e "s|/var/log/nginx/|$T/$h/nginx/|; s|/opt/cloud-crowd/static/|$REPO/static/|" \
-		"$REPO/deploy/nginx/cloud-crowd.conf" >"$T/$h/nginx/site.conf"
+		-e "s|/var/log/nginx/|$T/conf-$h/nginx/|; s|/opt/cloud-crowd/static/|$REPO/static/|" \
+		"$REPO/deploy/nginx/cloud-crowd.conf" >"$T/conf-$h/nginx/site.conf"
 	printf 'user root;\npid %s/nginx.pid;\nevents {}\nhttp {\n\tinclude /etc/nginx/mime.types;\n\tinclude %s/site.conf;\n}\n' \
-		"$T/$h/nginx" "$T/$h/nginx" >"$T/$h/nginx/nginx.conf"
+		"$T/conf-$h/nginx" "$T/conf-$h/nginx" >"$T/conf-$h/nginx/nginx.conf"
 done
 
 # host_up H: start host H as its systemd units and nginx would
 host_up() {
 	local h=$1
-	setsid "$BIN/crowd-server" -c "$T/$h" </dev/null >>"$T/$h/log/crowd-server.out" 2>&1 &
-	echo $! >"$T/$h/server.pid"
-	setsid "$BIN/ccdistribute" -c "$T/$h" --loop </dev/null >>"$T/$h/log/ccdistribute.out" 2>&1 &
-	echo $! >"$T/$h/dispatcher.pid"
-	nginx -p "$T/$h/nginx" -c "$T/$h/nginx/nginx.conf" -e "$T/$h/nginx/error.log" \
-		>>"$T/$h/log/nginx.out" 2>&1
+	setsid "$BIN/crowd-server" -c "$T/conf-$h" </dev/null >>"$T/conf-$h/log/crowd-server.out" 2>&1 &
+	echo $! >"$T/conf-$h/server.pid"
+	setsid "$BIN/ccdistribute" -c "$T/conf-$h" --loop </dev/null >>"$T/conf-$h/log/ccdistribute.out" 2>&1 &
+	echo $! >"$T/conf-$h/dispatcher.pid"
+	nginx -p "$T/conf-$h/nginx" -c "$T/conf-$h/nginx/nginx.conf" -e "$T/conf-$h/nginx/error.log" \
+		>>"$T/conf-$h/log/nginx.out" 2>&1
 	wait_until 30 bash -c "[[ \$(curl -s -u '$CROWD_LOGIN:$CROWD_PASSWORD' http://127.0.0.1:${PUB[$h]}/heartbeat) == buh-bump ]]"
 }
 
@@ -94,14 +79,14 @@ host_up() {
 # children, ccdistribute) gets SIG at once
 host_down() {
 	local h=$1 sig=$2 pids=() f p
-	for f in "$T/$h/nginx/nginx.pid" "$T/$h/server.pid" "$T/$h/dispatcher.pid"; do
+	for f in "$T/conf-$h/nginx/nginx.pid" "$T/conf-$h/server.pid" "$T/conf-$h/dispatcher.pid"; do
 		[[ -f $f ]] || continue
 		p=$(cat "$f")
 		pids+=("$p")
 		mapfile -t -O "${#pids[@]}" pids < <(pgrep -P "$p")
 	done
 	((${#pids[@]})) && kill "-$sig" "${pids[@]}" 2>/dev/null
-	rm -f "$T/$h/nginx/nginx.pid" "$T/$h/server.pid" "$T/$h/dispatcher.pid"
+	rm -f "$T/conf-$h/nginx/nginx.pid" "$T/conf-$h/server.pid" "$T/conf-$h/dispatcher.pid"
 }
 
 for h in a b; do
@@ -124,10 +109,11 @@ http GET /heartbeat -u nobody:wrong
 is "$STATUS" 401 "... and the hosts ask for the login (the deploy site's realm)"
 
 # ---- nodes, through the front ----------------------------------------------------------
-conf_copy "$T/nodes" "pid_path=$T/nodes/run" "log_path=$T/nodes/log" \
-	"central_server=http://127.0.0.1:$FRONT"
+conf_copy nodes "pid_path=$T/conf-nodes/run" "log_path=$T/conf-nodes/log" \
+	"central_server=http://127.0.0.1:$FRONT" >/dev/null
+mkdir -p "$T/conf-nodes/run" "$T/conf-nodes/log"
 for p in "$NP1" "$NP2"; do
-	"$BIN/crowd" -c "$T/nodes" node start -d -p "$p" -H 127.0.0.1 >>"$T/nodes/log/start.out" 2>&1
+	"$BIN/crowd" -c "$T/conf-nodes" node start -d -p "$p" -H 127.0.0.1 >>"$T/conf-nodes/log/start.out" 2>&1
 	rc_p=$?
 	is "$rc_p" 0 "a node on $p checks in through the front"
 done
@@ -155,7 +141,7 @@ is "$(jq -c '[.status, .outputs]' <<<"$JOB" | md5sum)" \
 
 # ---- host A rejoins ----------------------------------------------------------------------
 check "host A starts again, as before" host_up a
-sent_a=$(grep -c ' -> 127.0.0.1:' "$T/a/log/ccdistribute.out")
+sent_a=$(grep -c ' -> 127.0.0.1:' "$T/conf-a/log/ccdistribute.out")
 INPUTS=$(jq -n -c '[range(0; 12) | "r-\(.)"]')
 # to its pool's port (its public one proxies to either host's pool): the
 # job lands on A's pool, which wakes A's dispatcher
@@ -166,11 +152,11 @@ wait_job "$ID" 60
 is "$(jq -c '[.status, .outputs]' <<<"$JOB" | md5sum)" \
 	"$(printf '["succeeded",%s]\n' "$INPUTS" | md5sum)" "... and completes, every output once"
 check "host A's dispatcher sends units again" \
-	test "$(grep -c ' -> 127.0.0.1:' "$T/a/log/ccdistribute.out")" -gt "$sent_a"
+	test "$(grep -c ' -> 127.0.0.1:' "$T/conf-a/log/ccdistribute.out")" -gt "$sent_a"
 
 # ---- the deploy site's realm switch -------------------------------------------------------
-sed -i 's|default "CloudCrowd";|default off;|' "$T/b/nginx/site.conf"
-nginx -p "$T/b/nginx" -c "$T/b/nginx/nginx.conf" -e "$T/b/nginx/error.log" -s reload
+sed -i 's|default "CloudCrowd";|default off;|' "$T/conf-b/nginx/site.conf"
+nginx -p "$T/conf-b/nginx" -c "$T/conf-b/nginx/nginx.conf" -e "$T/conf-b/nginx/error.log" -s reload
 check "with the realm off (http_authentication = no), the site asks for no login" \
 	wait_until 10 bash -c "[[ \$(curl -s http://127.0.0.1:${PUB[b]}/heartbeat) == buh-bump ]]"
 is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PUB[a]}/heartbeat")" 401 \

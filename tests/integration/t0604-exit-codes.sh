@@ -29,27 +29,6 @@ stack_up --nodes 1 --auth
 T=$STACK_DIR/t0604
 mkdir -p "$T"
 
-# run CMD...: OUT (stdout), ERR (stderr), RC
-run() {
-	"$@" >"$T/out" 2>"$T/err" </dev/null
-	RC=$?
-	OUT=$(<"$T/out")
-	ERR=$(<"$T/err")
-}
-rc_is() {   # rc_is WANT DESC
-	if [[ $RC == "$1" ]]; then
-		ok "$2"
-	else
-		not_ok "$2"
-		diag "exit code $RC, expected $1
-stdout: ${OUT:0:1500}
-stderr: ${ERR:0:1500}"
-	fi
-}
-err_like() { like "$ERR" "$1" "$2"; }
-err_lacks() {   # err_lacks TEXT DESC
-	if [[ $ERR != *"$1"* ]]; then ok "$2"; else not_ok "$2"; diag "stderr: ${ERR:0:1500}"; fi
-}
 # install NAME KEY=VALUE...: a config folder $T/NAME (quietly)
 install() {
 	local dir=$T/$1 kv args=()
