@@ -33,6 +33,7 @@
 #include "central/callback.h"
 #include "central/dispatch.h"
 #include "central/wake.h"
+#include "core/clock.h"
 #include "core/exitcode.h"
 #include "core/http.h"
 #include "core/log.h"
@@ -67,14 +68,6 @@ static void usage(FILE *out)
 		"Cron (safety net):  * * * * *  ccdistribute -c /etc/cloud-crowd\n");
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* complain - log a failure, but the same one at most once a minute (a
  * database outage would otherwise fill the log). */
 static void complain(const char *what, const struct cc_err *err)
@@ -84,10 +77,10 @@ static void complain(const char *what, const struct cc_err *err)
 	char line[sizeof(last)];
 
 	snprintf(line, sizeof(line), "%s: %s", what, err->msg);
-	if (!strcmp(line, last) && now() - when < 60)
+	if (!strcmp(line, last) && cc_clock_now() - when < 60)
 		return;
 	snprintf(last, sizeof(last), "%s", line);
-	when = now();
+	when = cc_clock_now();
 	cc_error("%s", line);
 }
 
@@ -142,12 +135,12 @@ static int callbacks_main(const struct cc_config *cfg, int fd, int interval)
 		double due_in = HUGE_VAL;
 		char buf[64];
 
-		if (now() >= next_look) {
+		if (cc_clock_now() >= next_look) {
 			if (cc_callbacks_start_due(cb, db, &err) < 0)
 				complain("callbacks", &err);
-			next_look = now() + step;
+			next_look = cc_clock_now() + step;
 		}
-		wait_ms = (int)((next_look - now()) * 1000);
+		wait_ms = (int)((next_look - cc_clock_now()) * 1000);
 		left = cc_callbacks_wait(cb, db, fds, 2, wait_ms > 0 ? wait_ms : 0, &err);
 		if (left < 0)
 			complain("callbacks", &err);
@@ -227,6 +220,8 @@ static int run_loop(const struct cc_config *cfg, int interval)
 		"every %d s", cfg->pid_path, interval);
 	while (!stopping) {
 		struct pollfd pfd = { .fd = wfd, .events = POLLIN };
+		/* callbacks: ignored here (the pool wakes the callbacks
+		 * child on its own socket) */
 		int dispatch = 0, callbacks = 0, timeout;
 		double due_in = HUGE_VAL, t;
 		pid_t dead;
@@ -240,14 +235,14 @@ static int run_loop(const struct cc_config *cfg, int interval)
 				close(cb_fd);
 				cb_fd = -1;
 				backoff = backoff ? (backoff < 30 ? backoff * 2 : 30) : 1;
-				child_due = now() + backoff;
+				child_due = cc_clock_now() + backoff;
 			}
-		if (child < 0 && now() >= child_due) {
+		if (child < 0 && cc_clock_now() >= child_due) {
 			child = start_callbacks(cfg, interval, &cb_fd);
 			if (child < 0)
-				child_due = now() + 5;
+				child_due = cc_clock_now() + 5;
 		}
-		t = now();
+		t = cc_clock_now();
 		timeout = next_pass > t ? (int)((next_pass - t) * 1000) + 1 : 0;
 		if (child < 0 && timeout > 1000)
 			timeout = 1000;
@@ -258,7 +253,7 @@ static int run_loop(const struct cc_config *cfg, int interval)
 			wake = 0;
 			dispatch = 1;
 		}
-		t = now();
+		t = cc_clock_now();
 		if (dispatch)
 			next_pass = t;
 		/* (a little past the delay: the retry's available_at was set
@@ -274,10 +269,10 @@ static int run_loop(const struct cc_config *cfg, int interval)
 			last_sweep = t;
 		if (due_at <= t)
 			due_at = HUGE_VAL;     /* this pass was the one asked for */
-		next_pass = now() + interval;
+		next_pass = cc_clock_now() + interval;
 		if (due_at < next_pass)
 			next_pass = due_at;
-		if (child >= 0 && now() - child_due > 60)
+		if (child >= 0 && cc_clock_now() - child_due > 60)
 			backoff = 0;       /* it has lived a minute: forgive */
 	}
 	if (cb_fd >= 0)

@@ -126,7 +126,7 @@ static int node_start(struct node *n)
 		cli_fail(CC_EXIT_DAEMON, "cannot initialise libcurl");
 		goto fail;
 	}
-	deadline = cli_now() + READY_TIMEOUT;
+	deadline = cc_clock_now() + READY_TIMEOUT;
 	while ((listed = node_listed(n, http)) != 1) {
 		int st, code = -1;
 
@@ -142,7 +142,7 @@ static int node_start(struct node *n)
 		/* our child: its exit status tells why it did not come up */
 		if (waitpid(n->proc.pid, &st, WNOHANG) == n->proc.pid)
 			code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		if (code >= 0 || !cc_daemon_alive(n->proc.pid) || cli_now() > deadline) {
+		if (code >= 0 || !cc_daemon_alive(n->proc.pid) || cc_clock_now() > deadline) {
 			rc = code == CC_EXIT_CENTRAL ? CC_EXIT_CENTRAL : CC_EXIT_DAEMON;
 			if (code == CC_EXIT_CENTRAL && c->daemon &&
 			    cli_tail_has(out, "HTTP 401"))

@@ -216,11 +216,11 @@ static int server_start(struct server *s)
 	char *pool_argv[] = { pool_bin, "-c", c->cfg.dir, c->daemon ? NULL : "-v", NULL };
 	if ((rc = cli_proc_spawn(&s->pool, pool_argv, c->daemon ? out : NULL)) != CC_EXIT_OK)
 		return rc;
-	deadline = cli_now() + READY_TIMEOUT;
+	deadline = cc_clock_now() + READY_TIMEOUT;
 	while (!(stat(cfg->server_socket, &st) == 0 && S_ISSOCK(st.st_mode))) {
 		if (cli_got_signal)
 			goto interrupted;
-		if (!cc_daemon_alive(s->pool.pid) || cli_now() > deadline) {
+		if (!cc_daemon_alive(s->pool.pid) || cc_clock_now() > deadline) {
 			cli_fail(CC_EXIT_DAEMON, "crowd-server %s (see %s/server.log)",
 				 cc_daemon_alive(s->pool.pid) ? "did not open its socket "
 				 "in time" : "exited while starting", cfg->log_path);
@@ -242,11 +242,11 @@ static int server_start(struct server *s)
 	char *disp_argv[] = { disp_bin, "-c", c->cfg.dir, "--loop", NULL };
 	if ((rc = cli_proc_spawn(&s->dispatcher, disp_argv, c->daemon ? dout : NULL)) != CC_EXIT_OK)
 		goto fail;
-	deadline = cli_now() + READY_TIMEOUT;
+	deadline = cc_clock_now() + READY_TIMEOUT;
 	while (!(stat(wake, &st) == 0 && S_ISSOCK(st.st_mode))) {
 		if (cli_got_signal)
 			goto interrupted;
-		if (!cc_daemon_alive(s->dispatcher.pid) || cli_now() > deadline) {
+		if (!cc_daemon_alive(s->dispatcher.pid) || cc_clock_now() > deadline) {
 			cli_fail(CC_EXIT_DAEMON, "ccdistribute --loop %s",
 				 cc_daemon_alive(s->dispatcher.pid) ? "did not open "
 				 "its wake socket in time" : "exited while starting");
@@ -269,12 +269,12 @@ static int server_start(struct server *s)
 		cli_fail(CC_EXIT_DAEMON, "cannot initialise libcurl");
 		goto fail;
 	}
-	deadline = cli_now() + READY_TIMEOUT;
+	deadline = cc_clock_now() + READY_TIMEOUT;
 	while (!heartbeat(http, s->probe_host, s->probe_port)) {
 		if (cli_got_signal)
 			goto interrupted;
 		if (!cc_daemon_alive(s->nginx.pid) || !cc_daemon_alive(s->pool.pid) ||
-		    cli_now() > deadline) {
+		    cc_clock_now() > deadline) {
 			cli_fail(CC_EXIT_DAEMON, "central did not answer GET http://%s:%d/"
 				 "heartbeat with buh-bump%s", s->probe_host,
 				 s->probe_port, !cc_daemon_alive(s->nginx.pid) ?

@@ -5,6 +5,8 @@
 #ifndef CLI_SERVICE_H
 #define CLI_SERVICE_H
 
+#include "core/clock.h"
+
 #include <limits.h>
 #include <signal.h>
 #include <sys/types.h>
@@ -28,9 +30,8 @@ extern volatile sig_atomic_t cli_got_signal;
  * SA_RESTART: a nap ends early). */
 void cli_catch_signals(void);
 
-/* cli_now - monotonic seconds; cli_nap - sleep s seconds (less on a
- * signal). */
-double cli_now(void);
+/* cli_nap - sleep s seconds (less on a signal); intervals are measured
+ * with cc_clock_now (core/clock.h). */
 void cli_nap(double s);
 
 /* cli_proc_init - p is "name", with pid file pid_path/file, running while

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "core/clock.h"
 #include "core/exitcode.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -112,14 +113,6 @@ static int open_socket(const struct cc_config *cfg)
 	return sock;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 struct child_slot {
 	pid_t pid;
 	double started;
@@ -148,7 +141,7 @@ static void fill(struct child_slot *children, int n, struct cc_config *cfg,
 			break;
 		}
 		children[i].pid = pid;
-		children[i].started = mono_now();
+		children[i].started = cc_clock_now();
 	}
 }
 
@@ -160,7 +153,7 @@ static int reap(struct child_slot *children, int n, pid_t dead, int status)
 
 	for (int i = 0; i < n; i++)
 		if (children[i].pid == dead) {
-			early = mono_now() - children[i].started < 1.0;
+			early = cc_clock_now() - children[i].started < 1.0;
 			children[i].pid = 0;
 			cc_warn("pool process %d died (%s %d); restarting",
 				(int)dead, WIFSIGNALED(status) ? "signal" : "exit",

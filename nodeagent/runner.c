@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/clock.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "node.h"
@@ -273,7 +274,7 @@ static void report(struct run *r, pid_t pid, int succeeded, json_t *value,
 	struct node *n = r->node;
 	long long id = r->unit.id;
 	char url[CC_STR_LEN + 64];
-	double first = cc_proc_now();
+	double first = cc_clock_now();
 	int budget = REPORT_BUDGET(&n->cfg), refused_size = 0;
 	char *form;
 
@@ -358,7 +359,7 @@ static void report(struct run *r, pid_t pid, int succeeded, json_t *value,
 			cc_err_set_cause(&err, CC_CAUSE_HTTP, (int)resp.status);
 		cc_http_resp_cleanup(&resp);
 		wait = cc_worker_backoff(attempt);
-		if (cc_proc_now() - first + wait > budget) {
+		if (cc_clock_now() - first + wait > budget) {
 			cc_error("unit %lld: report attempt %d failed (%s); giving up "
 				 "after %d s (the unit's lease), result lost", id,
 				 attempt + 1, err.msg, budget);
@@ -484,7 +485,7 @@ static void *run_main(void *arg)
 	int ok;
 
 	pid = execute(r, &value, &ok);
-	seconds = cc_proc_now() - r->started;
+	seconds = cc_clock_now() - r->started;
 	if (!pid)
 		set_state(r, RUN_FAILED_EARLY, 0);
 	if (r->dir[0] && cc_fs_rmtree(r->dir, &err) < 0)
@@ -570,7 +571,7 @@ enum node_accept node_run_unit(struct node *n, struct cc_worker_unit *u,
 	r->stage = cc_action_stage_for_status(r->unit.status);
 	r->state = RUN_STARTING;
 	r->refs = 2;
-	r->started = cc_proc_now();
+	r->started = cc_clock_now();
 	r->next = n->runs;
 	n->runs = r;
 	n->nruns++;

@@ -7,6 +7,7 @@
 #include <time.h>
 #include "central/dispatch.h"
 #include "central/lifecycle.h"
+#include "core/clock.h"
 #include "core/form.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -33,14 +34,6 @@ struct cc_dispatcher {
 
 /* Seconds a reservation outlives the node_timeout of its sends. */
 #define RESERVATION_MARGIN 10
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct cc_dispatcher *cc_dispatcher_new(const struct cc_config *cfg)
 {
@@ -441,11 +434,11 @@ int cc_dispatch_pass(struct cc_dispatcher *d, struct cc_db *db,
 	 * stalled. An indexed SELECT that finds nothing when all is well, at
 	 * most once a second per dispatcher (a pass per unit would otherwise
 	 * pay it per unit). */
-	if (now() - d->last_release >= 1.0) {
+	if (cc_clock_now() - d->last_release >= 1.0) {
 		if (cc_work_unit_release_expired_reservations(db, &stats->released,
 							      err) < 0)
 			return -1;
-		d->last_release = now();
+		d->last_release = cc_clock_now();
 	}
 	do {
 		stats->rounds++;

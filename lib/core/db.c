@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "core/clock.h"
 #include "core/db.h"
 #include "core/log.h"
 
@@ -44,19 +45,11 @@ struct cc_db {
 static int mysql_err(struct cc_err *err, unsigned int e, const char *said,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int connect_conn(struct cc_db *db, struct cc_err *err);
 
 static int open_conn(struct cc_db *db, struct cc_err *err)
 {
-	double now = mono_now();
+	double now = cc_clock_now();
 	double retry = (double)db->retry_at.tv_sec + db->retry_at.tv_nsec / 1e9;
 
 	if (db->failed_connects && now < retry) {

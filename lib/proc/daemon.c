@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/clock.h"
 #include "proc/daemon.h"
 
 int cc_daemon_read_pid(const char *path, pid_t *pid, struct cc_err *err)
@@ -273,21 +274,13 @@ int cc_daemon_spawn(const struct cc_daemon_spec *spec, pid_t *pid,
 	return 0;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int wait_gone(pid_t pid, double timeout_s)
 {
 	struct timespec step = { 0, 50 * 1000 * 1000 };
-	double deadline = now() + timeout_s;
+	double deadline = cc_clock_now() + timeout_s;
 
 	while (cc_daemon_alive(pid)) {
-		if (now() >= deadline)
+		if (cc_clock_now() >= deadline)
 			return -1;
 		nanosleep(&step, NULL);
 	}

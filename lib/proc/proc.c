@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "proc/proc.h"
+#include "core/clock.h"
 #include "core/strbuf.h"
 
 #define KILL_GRACE 2.0          /* s between SIGTERM and SIGKILL */
@@ -69,14 +70,6 @@ static struct {
 	struct stray strays[STRAYS_MAX];
 	int nstrays;
 } tree = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-double cc_proc_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void cc_tail_add(struct cc_tail *t, const char *p, size_t n)
 {
@@ -334,10 +327,10 @@ int cc_proc_reap_orphans(void)
  * up to TREE_GRACE seconds (what is left then goes with later passes). */
 static void end_tree(unsigned long long tag)
 {
-	double until = cc_proc_now() + TREE_GRACE;
+	double until = cc_clock_now() + TREE_GRACE;
 
 	tag_update(tag, 0, 1);
-	for (int round = 0; cc_proc_reap_orphans() > 0 && cc_proc_now() < until; round++)
+	for (int round = 0; cc_proc_reap_orphans() > 0 && cc_clock_now() < until; round++)
 		usleep(round < 20 ? 1000 : 20000);
 }
 
@@ -430,7 +423,7 @@ int cc_proc_spawn(struct cc_proc *p, const struct cc_proc_spec *spec,
 		tag = 0;
 	}
 	p->pid = pid;
-	p->started = cc_proc_now();
+	p->started = cc_clock_now();
 	p->in_fd = in[1];
 	p->out_fd = out[0];
 	p->err_fd = errp[0];
@@ -528,7 +521,7 @@ int cc_proc_supervise(struct cc_proc *p, const char *in, size_t in_len,
 	for (;;) {
 		struct pollfd fds[4];
 		int nf = 0, i_in = -1, i_out = -1, i_err = -1, i_pid = -1;
-		double now = cc_proc_now(), wait_s = 3600;
+		double now = cc_clock_now(), wait_s = 3600;
 
 		if (!exited && (p->pidfd < 0 ? child_exited(p) : 0)) {
 			exited = 1;
@@ -599,12 +592,12 @@ int cc_proc_supervise(struct cc_proc *p, const char *in, size_t in_len,
 			pump(&p->err_fd, NULL, &r->err);
 		if (i_pid >= 0 && fds[i_pid].revents) {
 			exited = 1;
-			exited_at = cc_proc_now();
+			exited_at = cc_clock_now();
 			drain_until = exited_at + DRAIN_GRACE;
 		}
 	}
 	if (!exited)
-		exited_at = cc_proc_now();
+		exited_at = cc_clock_now();
 	/* Leftover members of its group (background jobs) go now, before the
 	 * reap frees the group id; then whatever left the group. */
 	kill(-p->pid, SIGKILL);

@@ -106,7 +106,4 @@ int cc_proc_reap_orphans(void);
 
 void cc_proc_result_cleanup(struct cc_proc_result *r);
 
-/* cc_proc_now - monotonic clock, seconds. */
-double cc_proc_now(void);
-
 #endif
