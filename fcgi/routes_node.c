@@ -11,28 +11,46 @@
 #include "routes.h"
 #include "central/lifecycle.h"
 
-/* What the result log line names (read before the unit is finished: a
- * finished job's units are deleted). A primary-key read per result. */
-static const char SQL_UNIT_FOR_LOG[] =
-	"SELECT w.job_id, w.action, w.attempts, COALESCE(n.host, '-') AS host"
-	" FROM work_units w LEFT JOIN node_records n ON n.id = w.node_record_id"
-	" WHERE w.id = ?";
+/* The node hosts the result log line names, by node id, cached per pool
+ * process: a node's id never changes hands (node_records is keyed by
+ * host), so each is read once, not once per result. */
+#define HOST_CACHE 32
 
-struct unit_for_log {
-	long long job_id;
-	char action[64];
-	int attempts;
+struct host_name {
 	char host[300];
 };
 
-static const struct cc_dbcol UNIT_FOR_LOG_COLS[] = {
-	CC_COL(struct unit_for_log, job_id, CC_COL_I64),
-	CC_COL_CHARBUF(struct unit_for_log, action),
-	CC_COL(struct unit_for_log, attempts, CC_COL_INT),
-	CC_COL_CHARBUF(struct unit_for_log, host),
+static const struct cc_dbcol HOST_NAME_COLS[] = {
+	CC_COL_CHARBUF(struct host_name, host),
 };
-static const struct cc_dbrow UNIT_FOR_LOG = CC_DBROW(struct unit_for_log,
-						     UNIT_FOR_LOG_COLS);
+static const struct cc_dbrow HOST_NAME = CC_DBROW(struct host_name, HOST_NAME_COLS);
+
+static const char *node_host(struct cc_app *app, long long id)
+{
+	static struct {
+		long long id;
+		char host[300];
+	} cache[HOST_CACHE];
+	static unsigned next;
+	struct host_name row = { "" };
+	struct cc_dbv p[] = { CC_DBI(id) };
+	struct cc_err err = { 0 };
+	unsigned slot;
+
+	if (id <= 0)
+		return "-";
+	for (int i = 0; i < HOST_CACHE; i++)
+		if (cache[i].id == id)
+			return cache[i].host;
+	/* only for the log line: a failure here changes nothing */
+	if (cc_db_select_one(app->db, "SELECT host FROM node_records WHERE id = ?",
+			     p, 1, &HOST_NAME, &row, &err) <= 0)
+		return "(a node gone since)";
+	slot = next++ % HOST_CACHE;
+	cache[slot].id = id;
+	snprintf(cache[slot].host, sizeof(cache[slot].host), "%s", row.host);
+	return cache[slot].host;
+}
 
 static int parse_bool(const char *s, int *out)
 {
@@ -148,28 +166,22 @@ static int token_valid(const char *s)
  *   result: unit 12, job 5, action word_count, node 10.0.0.7:9063,
  *   succeeded (attempt 1), 0.068 s
  * outcome is succeeded, retrying (in N s) or failed (for good). */
-static void log_result(const struct cc_app *app, const struct cc_unit_report *rep,
-		       const struct cc_finish *f, const struct unit_for_log *u,
-		       int timed)
+static void log_result(struct cc_app *app, const struct cc_unit_report *rep,
+		       const struct cc_finish *f, int timed)
 {
 	char outcome[64], took[48] = "";
-	int attempt = u->job_id >= 0 ? u->attempts + 1 : 0;
 
-	if (rep->succeeded)
+	if (f->result == CC_RESULT_SUCCEEDED)
 		snprintf(outcome, sizeof(outcome), "succeeded");
-	else if (f->retry_in > 0 || (attempt && attempt < app->cfg->work_unit_retries))
+	else if (f->result == CC_RESULT_RETRYING)
 		snprintf(outcome, sizeof(outcome), "retrying in %.0f s", f->retry_in);
 	else
 		snprintf(outcome, sizeof(outcome), "failed");
 	if (timed)
 		snprintf(took, sizeof(took), ", %.3f s", rep->time);
-	if (u->job_id >= 0)
-		cc_info("result: unit %lld, job %lld, action %s, node %s, %s "
-			"(attempt %d)%s", rep->unit_id, u->job_id, u->action,
-			u->host, outcome, attempt, took);
-	else
-		cc_info("result: unit %lld, job %lld, %s%s", rep->unit_id, f->job_id,
-			outcome, took);
+	cc_info("result: unit %lld, job %lld, action %s, node %s, %s (attempt %d)%s",
+		rep->unit_id, f->job_id, f->action, node_host(app, f->node_id),
+		outcome, f->attempt, took);
 }
 
 void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
@@ -178,7 +190,6 @@ void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
 	struct cc_err err = { 0 };
 	struct cc_unit_report rep;
 	struct cc_finish f;
-	struct unit_for_log u = { 0 };
 	char *o1 = NULL, *o2 = NULL, *o3 = NULL, *o4 = NULL, *o5 = NULL;
 	const char *status = cc_req_param(req, "status", &o1);
 	const char *output = cc_req_param(req, "output", &o2);
@@ -223,15 +234,6 @@ void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
 	}
 	rep = (struct cc_unit_report){ .unit_id = id, .pid = pid, .output = output,
 		.token = token, .succeeded = !strcmp(status, "succeeded"), .time = t };
-	{
-		struct cc_dbv p[] = { CC_DBI(id) };
-		struct cc_err lerr = { 0 };
-
-		/* Only for the log line: a failure here changes nothing. */
-		if (cc_db_select_one(app->db, SQL_UNIT_FOR_LOG, p, 1, &UNIT_FOR_LOG,
-				     &u, &lerr) <= 0)
-			u.job_id = -1;
-	}
 	if (cc_lifecycle_finish(app->db, app->cfg, &rep, &f, &err) < 0) {
 		cc_resp_fail(resp, &err, "could not record the result");
 		goto out;
@@ -245,7 +247,7 @@ void cc_route_work_finish(struct cc_app *app, struct cc_req *req,
 		goto out;
 	}
 	if (f.outcome == CC_FINISH_DONE)
-		log_result(app, &rep, &f, &u, time_s && *time_s);
+		log_result(app, &rep, &f, time_s && *time_s);
 	/* Recorded now, or a duplicate of a report recorded before: the same
 	 * answer, so a retried report is idempotent. */
 	cc_resp_empty(resp, 204);

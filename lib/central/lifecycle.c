@@ -295,10 +295,22 @@ static int finish_once(struct cc_db *db, const struct cc_config *cfg,
 		rc = 0;
 		goto out;
 	}
-	if (apply(db, cfg, rep, &u, value, &job, &f->retry_in, err) < 0 ||
-	    check_job(db, cfg, &job, &f->callback_due, err) < 0 ||
-	    cc_db_commit(db, err) < 0)
-		goto out;
+	{
+		long long done_before = job.units_done;
+		int bad_split = rep->succeeded && u.status == CC_STATUS_SPLITTING &&
+				!json_is_array(value);
+
+		if (apply(db, cfg, rep, &u, value, &job, &f->retry_in, err) < 0 ||
+		    check_job(db, cfg, &job, &f->callback_due, err) < 0 ||
+		    cc_db_commit(db, err) < 0)
+			goto out;
+		f->result = rep->succeeded && !bad_split ? CC_RESULT_SUCCEEDED :
+			    job.units_done > done_before ? CC_RESULT_FAILED :
+			    CC_RESULT_RETRYING;
+	}
+	f->attempt = u.attempts + 1;
+	f->node_id = u.node_record_id;
+	snprintf(f->action, sizeof(f->action), "%s", u.action ? u.action : "");
 	f->outcome = CC_FINISH_DONE;
 	rc = 0;
 	goto out;

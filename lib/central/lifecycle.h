@@ -57,6 +57,13 @@ enum cc_finish_outcome {
 	CC_FINISH_DONE,           /* recorded */
 };
 
+/* DONE: what became of the unit, for the caller's log line */
+enum cc_finish_result {
+	CC_RESULT_SUCCEEDED,
+	CC_RESULT_RETRYING,       /* a failed attempt; it runs again */
+	CC_RESULT_FAILED,         /* failed for good */
+};
+
 struct cc_finish {
 	enum cc_finish_outcome outcome;
 	long long job_id;
@@ -64,6 +71,12 @@ struct cc_finish {
 	double retry_in;          /* > 0: the failed attempt runs again in
 				   * this many seconds (its retry_backoff) */
 	char why[200];            /* REFUSED: the reason, for the answer */
+	/* DONE: the unit as recorded (read under its lock, no statement
+	 * more) */
+	enum cc_finish_result result;
+	int attempt;              /* the attempt this result ended: 1, 2, ... */
+	long long node_id;        /* the node it ran on; 0: none recorded */
+	char action[64];
 };
 
 /* cc_lifecycle_finish - record one attempt's result and move its job on.
