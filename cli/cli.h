@@ -42,6 +42,7 @@ struct cli {
 	double timeout;                  /* --timeout, seconds; 0 = none */
 	long page, per_page;             /* --page, --per-page; 0 unset */
 	int json;                        /* --json */
+	const char *for_arg;             /* --for S (blacklist add), or NULL */
 	const char *sets[CLI_MAX_SETS];  /* --set, repeatable */
 	int nsets;
 };

@@ -1,7 +1,8 @@
 /* lists.c - the client commands that show or change central's lists:
  * `jobs` (GET /jobs, paged), `nodes` (GET /status: each node with its
  * busy/max workers) and `blacklist add|rm|ls` (add warns when no installed
- * action has the name). Results on stdout, messages on stderr; any 4xx or
+ * action has the name; add --for S lapses by itself, ls shows when).
+ * Results on stdout, messages on stderr; any 4xx or
  * 5xx answer is CC_EXIT_CENTRAL with central's reason (cli_refused). */
 #include <jansson.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "model/action.h"
+#include "model/blacklist.h"
 #include "cli.h"
 #include "core/form.h"
 #include "core/log.h"
@@ -165,9 +167,11 @@ int cli_cmd_blacklist(struct cli *c, int argc, char **argv)
 	struct cc_strbuf form = { 0 };
 	struct cc_http_resp resp = { 0 };
 	struct cc_http *http;
+	struct cc_err err = { 0 };
 	json_t *list = NULL, *rec;
 	const char *sub = argc ? argv[0] : "ls";
 	char path[128];
+	long long for_s = 0;
 	size_t i;
 	int rc, add = !strcmp(sub, "add"), rm = !strcmp(sub, "rm");
 
@@ -180,22 +184,36 @@ int cli_cmd_blacklist(struct cli *c, int argc, char **argv)
 	if ((add || rm) && !cc_action_name_valid(argv[1]))
 		return cli_usage("blacklist: '%s' is not an action name ([a-z0-9_]+)",
 				 argv[1]);
+	if (c->for_arg && !add)
+		return cli_usage("--for applies to blacklist add only");
+	if (c->for_arg && cc_blacklist_for_parse(c->for_arg, &for_s, &err) < 0)
+		return cli_usage("--for '%s': %s", c->for_arg, err.msg);
 	if (!(http = cli_client_new(c, &rc)))
 		return rc;
 	if (!add && !rm) {
 		if ((rc = get_json(c, http, "/blacklist", &list)) != CC_EXIT_OK || c->json)
 			goto out;
-		json_array_foreach(list, i, rec)
-			printf("%-32s since %s\n",
+		json_array_foreach(list, i, rec) {
+			const char *since = json_string_value(json_object_get(rec, "created_at"));
+			const char *until = json_string_value(json_object_get(rec, "until"));
+
+			printf("%-32s since %s%s%s\n",
 			       json_string_value(json_object_get(rec, "action")),
-			       json_string_value(json_object_get(rec, "created_at")) ?
-			       json_string_value(json_object_get(rec, "created_at")) : "?");
+			       since ? since : "?", until ? "  until " : "",
+			       until ? until : "");
+		}
 		if (!json_array_size(list))
 			printf("(no action is blacklisted)\n");
 		goto out;
 	}
 	if (add) {
 		cc_form_add(&form, "action", argv[1]);
+		if (for_s) {
+			char n[24];
+
+			snprintf(n, sizeof(n), "%lld", for_s);
+			cc_form_add(&form, "for", n);
+		}
 		rc = cli_central(c, http, "POST", "/blacklist", form.data, CLI_REQ_TIMEOUT,
 				 &resp);
 	} else {
@@ -209,10 +227,18 @@ int cli_cmd_blacklist(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (add) {
+		json_t *added = json_loads(resp.body, 0, NULL);
+		const char *until = json_string_value(json_object_get(added, "until"));
 		int asked = 0;
 
-		cc_info("blacklisted %s: its units are not dispatched until `crowd "
-			"blacklist rm %s`", argv[1], argv[1]);
+		if (until)
+			cc_info("blacklisted %s for %lld s: its units are not dispatched "
+				"until %s (or `crowd blacklist rm %s`)", argv[1], for_s,
+				until, argv[1]);
+		else
+			cc_info("blacklisted %s: its units are not dispatched until `crowd "
+				"blacklist rm %s`", argv[1], argv[1]);
+		json_decref(added);
 		if (!action_known(c, http, argv[1], &asked))
 			fprintf(stderr, "crowd: warning: no installed action is named '%s' "
 				"(not in %s%s): a typo? (crowd blacklist rm %s undoes it)\n",

@@ -17,6 +17,7 @@ enum {
 	K_DAYS = 'D', K_FORCE = 'F', K_OPTIONS = 'O', K_FILE = 'f',
 	K_CALLBACK = 'C', K_EMAIL = 'E', K_TIMEOUT = 'T', K_PAGE = 'P',
 	K_PER_PAGE = 'N', K_JSON = 'J', K_SET = 'S', K_TEST_ACTIONS = 'A',
+	K_FOR = 'R',
 };
 
 struct opt {
@@ -55,6 +56,8 @@ static const struct opt opts[] = {
 	{ "page", K_PAGE, 1, "N", "jobs: which page (default 1)" },
 	{ "per-page", K_PER_PAGE, 1, "N", "jobs: jobs per page, 1-100 (default 20)" },
 	{ "json", K_JSON, 0, NULL, "jobs/nodes/blacklist ls: print central's JSON as is" },
+	{ "for", K_FOR, 1, "S", "blacklist add: the entry lapses by itself after S seconds "
+				"(1 to 2592000)" },
 	{ "help", 'h', 0, NULL, "this help" },
 	{ "version", 'V', 0, NULL, "the version" },
 };
@@ -93,7 +96,7 @@ static const struct command commands[] = {
 	  "the jobs, newest first, a page at a time" },
 	{ "nodes", cli_cmd_nodes, "", { K_JSON, 's' },
 	  "the nodes checked in with central, and their workers" },
-	{ "blacklist", cli_cmd_blacklist, "add|rm|ls [ACTION]", { K_JSON, 's' },
+	{ "blacklist", cli_cmd_blacklist, "add|rm|ls [ACTION]", { K_JSON, K_FOR, 's' },
 	  "actions whose units are held back" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -217,6 +220,7 @@ static int take(struct cli *c, int key, const char *v)
 			return rc;
 		break;
 	case K_JSON: c->json = 1; break;
+	case K_FOR: c->for_arg = v; break;     /* checked by blacklist add */
 	}
 	return CC_EXIT_OK;
 }

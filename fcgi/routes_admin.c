@@ -266,20 +266,35 @@ void cc_route_blacklist_add(struct cc_app *app, struct cc_req *req,
 			    struct cc_resp *resp)
 {
 	struct cc_err err = { 0 };
-	char *owned = NULL;
+	char *owned = NULL, *owned_for = NULL;
 	const char *action = cc_req_param(req, "action", &owned);
-	json_t *rec;
+	const char *for_text = cc_req_param(req, "for", &owned_for);
+	long long for_s = 0;
+	json_t *rec = NULL;
 
 	if (!action) {
 		cc_resp_error(resp, 400, "missing parameter 'action'");
-		return;
+		goto out;
 	}
-	rec = cc_blacklist_add(app->db, action, &err);
-	free(owned);
-	if (rec)
-		cc_resp_json(resp, 200, rec);
-	else
+	/* for: the entry lapses by itself that many seconds from now */
+	if (for_text && cc_blacklist_for_parse(for_text, &for_s, &err) < 0) {
+		cc_resp_error(resp, 400, "%s", err.msg);
+		goto out;
+	}
+	rec = cc_blacklist_add(app->db, action, for_s, &err);
+	if (!rec) {
 		internal(resp, "blacklisting", &err);
+		goto out;
+	}
+	cc_resp_json(resp, 200, rec);
+	/* the dispatcher of this host passes again when the entry lapses (a
+	 * wake-up it misses, e.g. one over its 1-day limit, leaves the units
+	 * to its next timer pass) */
+	if (for_s)
+		resp->wake_later = (double)for_s;
+out:
+	free(owned);
+	free(owned_for);
 }
 
 void cc_route_blacklist_remove(struct cc_app *app, struct cc_req *req,

@@ -118,6 +118,10 @@ CREATE TABLE black_listed_actions (
   action           VARCHAR(255) NOT NULL,
   created_at       DATETIME(6) NOT NULL,
   updated_at       DATETIME(6) NOT NULL,
+  -- addition: when the entry lapses by itself (POST /blacklist with
+  -- `for`); NULL: listed until removed. Past it the entry is ignored
+  -- everywhere (dispatch too), and deleted lazily by the next add or remove.
+  expires_at       DATETIME(6) NULL,
   PRIMARY KEY (id),
   UNIQUE KEY index_black_listed_actions_on_action (action)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -128,4 +132,4 @@ CREATE TABLE schema_migrations (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- Keep in step with CC_SCHEMA_VERSION in lib/core/db.h.
-INSERT INTO schema_migrations (version) VALUES ('20261209000006');
+INSERT INTO schema_migrations (version) VALUES ('20261209000007');

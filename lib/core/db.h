@@ -13,7 +13,7 @@
 #include "core/err.h"
 
 /* Keep in step with the INSERT into schema_migrations in sql/schema.sql. */
-#define CC_SCHEMA_VERSION "20261209000006"
+#define CC_SCHEMA_VERSION "20261209000007"
 
 struct cc_db;
 

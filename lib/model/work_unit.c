@@ -141,7 +141,8 @@ static const char SQL_RESERVE[] =
 	" AND node_record_id IS NULL"
 	" AND (available_at IS NULL OR available_at <= NOW(6))"
 	" AND FIND_IN_SET(action, ?) > 0"
-	" AND action NOT IN (SELECT action FROM black_listed_actions)"
+	" AND action NOT IN (SELECT action FROM black_listed_actions"
+	" WHERE expires_at IS NULL OR expires_at > NOW(6))"
 	" LIMIT ?";
 static const char SQL_RESERVED[] =
 	"SELECT w.id, w.job_id, w.input, w.attempts, w.action, w.status,"

@@ -787,7 +787,9 @@
 			list.forEach(function (b) {
 				tbody.appendChild(el('tr', { attrs: { 'data-action': b.action } }, [
 					el('td', {}, [el('code', { text: b.action })]),
-					el('td', { className: 'muted', text: fmtStamp(b.created_at) }),
+					el('td', { className: 'muted', text: fmtStamp(b.created_at) +
+						(b.until && !isNaN(new Date(b.until).getTime()) ?
+							' \u00b7 until ' + fmtClock(new Date(b.until)) : '') }),
 					el('td', { className: 'right' }, [el('button', {
 						className: 'remove', text: 'Remove',
 						attrs: { type: 'button', 'data-action': b.action, 'aria-label': 'Remove ' + b.action + ' from the blacklist' },
