@@ -132,7 +132,6 @@ static int callbacks_main(const struct cc_config *cfg, int fd, int interval)
 	while (!stopping) {
 		int fds[2] = { fd, wfd };
 		int left, wait_ms, dispatch = 0, callbacks = 0;
-		double due_in = HUGE_VAL;
 		char buf[64];
 
 		if (cc_clock_now() >= next_look) {
@@ -144,7 +143,7 @@ static int callbacks_main(const struct cc_config *cfg, int fd, int interval)
 		left = cc_callbacks_wait(cb, db, fds, 2, wait_ms > 0 ? wait_ms : 0, &err);
 		if (left < 0)
 			complain("callbacks", &err);
-		if (wfd >= 0 && cc_wake_drain(wfd, &dispatch, &callbacks, &due_in) > 0 &&
+		if (wfd >= 0 && cc_wake_drain(wfd, &dispatch, &callbacks, NULL, 0) > 0 &&
 		    callbacks)
 			next_look = 0;     /* woken: look now */
 		if (read(fd, buf, sizeof(buf)) == 0)
@@ -194,7 +193,7 @@ static int run_loop(const struct cc_config *cfg, int interval)
 	struct cc_db *db = cc_db_new(cfg);
 	struct cc_dispatcher *d = cc_dispatcher_new(cfg);
 	double next_pass = 0, last_sweep = 0, child_due = 0;
-	double due_at = HUGE_VAL;      /* the earliest pass asked for later */
+	struct cc_wake_dues dues = { .n = 0 };   /* passes asked for later */
 	pid_t child = -1;
 	int cb_fd = -1, backoff = 0;
 	int wfd;
@@ -223,7 +222,7 @@ static int run_loop(const struct cc_config *cfg, int interval)
 		/* callbacks: ignored here (the pool wakes the callbacks
 		 * child on its own socket) */
 		int dispatch = 0, callbacks = 0, timeout;
-		double due_in = HUGE_VAL, t;
+		double t;
 		pid_t dead;
 
 		/* the callbacks child: reaped and restarted (1 s, doubling to
@@ -248,7 +247,7 @@ static int run_loop(const struct cc_config *cfg, int interval)
 			timeout = 1000;
 		if (!wake)
 			poll(&pfd, 1, timeout);
-		cc_wake_drain(wfd, &dispatch, &callbacks, &due_in);
+		cc_wake_drain(wfd, &dispatch, &callbacks, &dues, cc_clock_now());
 		if (wake) {
 			wake = 0;
 			dispatch = 1;
@@ -256,22 +255,17 @@ static int run_loop(const struct cc_config *cfg, int interval)
 		t = cc_clock_now();
 		if (dispatch)
 			next_pass = t;
-		/* (a little past the delay: the retry's available_at was set
-		 * by MySQL's clock a moment before the wake-up was sent) */
-		if (due_in < HUGE_VAL && t + due_in + 0.1 < due_at)
-			due_at = t + due_in + 0.1;
-		if (due_at < next_pass)
-			next_pass = due_at;
+		if (cc_wake_due_next(&dues) < next_pass)
+			next_pass = cc_wake_due_next(&dues);
 		if (stopping || t < next_pass)
 			continue;
 		dispatch_once(db, cfg, d, t - last_sweep >= 1.0);
 		if (t - last_sweep >= 1.0)
 			last_sweep = t;
-		if (due_at <= t)
-			due_at = HUGE_VAL;     /* this pass was the one asked for */
+		cc_wake_due_done(&dues, t);    /* this pass was the one asked for */
 		next_pass = cc_clock_now() + interval;
-		if (due_at < next_pass)
-			next_pass = due_at;
+		if (cc_wake_due_next(&dues) < next_pass)
+			next_pass = cc_wake_due_next(&dues);
 		if (child >= 0 && cc_clock_now() - child_due > 60)
 			backoff = 0;       /* it has lived a minute: forgive */
 	}

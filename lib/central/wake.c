@@ -97,7 +97,38 @@ int cc_wake_listen(const struct cc_config *cfg, enum cc_wake_what what,
 	return fd;
 }
 
-int cc_wake_drain(int fd, int *dispatch, int *callbacks, double *due_in)
+void cc_wake_due_add(struct cc_wake_dues *d, double t)
+{
+	int i;
+
+	if (d->n == CC_WAKE_DUES) {
+		if (t >= d->at[d->n - 1])
+			return;
+		d->n--;            /* the latest goes: the timer covers it */
+	}
+	for (i = d->n; i > 0 && d->at[i - 1] > t; i--)
+		d->at[i] = d->at[i - 1];
+	d->at[i] = t;
+	d->n++;
+}
+
+double cc_wake_due_next(const struct cc_wake_dues *d)
+{
+	return d->n ? d->at[0] : HUGE_VAL;
+}
+
+void cc_wake_due_done(struct cc_wake_dues *d, double t)
+{
+	int k = 0;
+
+	while (k < d->n && d->at[k] <= t)
+		k++;
+	memmove(d->at, d->at + k, (size_t)(d->n - k) * sizeof(d->at[0]));
+	d->n -= k;
+}
+
+int cc_wake_drain(int fd, int *dispatch, int *callbacks,
+		  struct cc_wake_dues *dues, double now)
 {
 	char msg[32];
 	int count = 0;
@@ -111,12 +142,13 @@ int cc_wake_drain(int fd, int *dispatch, int *callbacks, double *due_in)
 		count++;
 		if (msg[1]) {
 			delay = strtod(msg + 1, &end);
-			if (*end || !isfinite(delay) || delay < 0 || delay > 86400)
+			if (*end || !isfinite(delay) || delay < 0 ||
+			    delay > CC_WAKE_MAX_DELAY)
 				continue;      /* not ours: ignored */
 		}
 		if (msg[0] == CC_WAKE_DISPATCH && delay > 0) {
-			if (delay < *due_in)
-				*due_in = delay;
+			if (dues)
+				cc_wake_due_add(dues, now + delay + 0.1);
 		} else if (msg[0] == CC_WAKE_DISPATCH) {
 			*dispatch = 1;
 		} else if (msg[0] == CC_WAKE_CALLBACKS) {

@@ -13,7 +13,8 @@
  * A message is one letter and an optional delay in seconds:
  *   "d"     run a dispatch pass (units became available, slots freed)
  *   "c"     deliver due callbacks (a job completed)
- *   "d4.5"  run a dispatch pass in 4.5 s (a retry comes due then)
+ *   "d4.5"  run a dispatch pass in 4.5 s (a retry comes due then, or a
+ *           blacklist entry lapses); every such pass is kept until run
  * The dispatcher coalesces them: any number of wake-ups while a pass runs
  * make one more pass after it. */
 #ifndef CC_WAKE_H
@@ -41,11 +42,31 @@ void cc_wake_send(const struct cc_config *cfg, enum cc_wake_what what,
 int cc_wake_listen(const struct cc_config *cfg, enum cc_wake_what what,
 		   struct cc_err *err);
 
+/* The passes asked for later (a retry's backoff, a blacklist entry's
+ * lapse), each kept until a pass has run at or after it: times on
+ * cc_clock_now's clock, earliest first. When all CC_WAKE_DUES are taken
+ * the latest is dropped (the dispatcher's timer covers it). */
+#define CC_WAKE_DUES 64
+#define CC_WAKE_MAX_DELAY 2592000.0       /* 30 days */
+
+struct cc_wake_dues {
+	double at[CC_WAKE_DUES];
+	int n;
+};
+
+void cc_wake_due_add(struct cc_wake_dues *d, double t);
+/* cc_wake_due_next - the earliest, or HUGE_VAL when none */
+double cc_wake_due_next(const struct cc_wake_dues *d);
+/* cc_wake_due_done - forget those at or before t (a pass ran at t) */
+void cc_wake_due_done(struct cc_wake_dues *d, double t);
+
 /* cc_wake_drain - read every pending datagram from fd: *dispatch and
- * *callbacks are set to 1 when one asked for them now, and *due_in
- * lowered to the smallest delay asked for (seconds; untouched when none).
- * Returns the number of messages read. */
-int cc_wake_drain(int fd, int *dispatch, int *callbacks, double *due_in);
+ * *callbacks are set to 1 when one asked for them now, and each delayed
+ * one is added to dues (as now + its delay, a little past it: the
+ * sender's state was written by MySQL's clock a moment before), unless
+ * dues is NULL. Returns the number of messages read. */
+int cc_wake_drain(int fd, int *dispatch, int *callbacks,
+		  struct cc_wake_dues *dues, double now);
 
 /* cc_wake_close - close fd and remove what's socket file. */
 void cc_wake_close(const struct cc_config *cfg, enum cc_wake_what what, int fd);

@@ -73,6 +73,19 @@ is "$(sql 'SELECT COUNT(*) FROM black_listed_actions')" 1 "the lapsed row was de
 http DELETE /blacklist/noop
 is "$STATUS" 200 "DELETE /blacklist/noop"
 
+# ---- a sooner pass asked for later does not replace the lapse's ----------------------
+# A failing unit's retries ask the dispatcher for passes 1 s away, after
+# the lapse's 4 s pass was asked for: both are kept, and the held job
+# still goes out at the lapse.
+form_post /blacklist action=noop for=4
+t0=$(now)
+post_job '{"action":"always_fail","inputs":["retried"]}'
+fail_id=$ID
+post_job '{"action":"noop","inputs":["held-behind-a-retry"]}'
+held "$ID" 4 "$t0" "for=4 with retries due sooner"
+wait_job "$fail_id" 30
+is "$(jq -r .status <<<"$JOB")" failed "... the retried unit ran its attempts meanwhile"
+
 # ---- a bad `for` is a 400 and changes nothing ------------------------------------------
 form_post /blacklist action=word_count for=120
 is "$STATUS" 200 "word_count listed for 120 s (it must survive the bad requests)"
