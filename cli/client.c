@@ -1,9 +1,7 @@
 /* client.c - the commands for people at a terminal, all over central's
  * HTTP API (so they work from any machine that reaches central):
  * `submit` (POST /jobs) and `status` (GET /jobs/:id, --wait follows it
- * with a live bar on a terminal, timestamped lines otherwise, each poll a
- * waiting GET /jobs/:id?wait=S that central answers as soon as the job is
- * complete); lists.c has
+ * with a live bar on a terminal, timestamped lines otherwise); lists.c has
  * `jobs`, `nodes` and `blacklist`.
  * stdout carries only results (the job JSON is the last line of submit and
  * status), so `crowd submit ... --wait | jq .` works; progress, messages
@@ -27,15 +25,6 @@
 
 #define GIVE_UP_AFTER 60.0       /* s of central unreachable while waiting */
 #define PLAIN_REPEAT 30.0        /* s between unchanged plain lines */
-/* While following a job, each GET asks central to wait this long for the
- * job to complete (?wait=S): short enough that the bar or the lines still
- * move with the job's progress. A central that answers sooner with the job
- * incomplete (an older one that ignores wait, or one whose waiting places
- * are all taken) gets the old pause between polls, so we never spin. */
-#define WAIT_TTY 1.0             /* s, with the live bar */
-#define WAIT_PLAIN 2.0           /* s, with plain lines */
-#define PAUSE_TTY 0.25           /* s, least time between two polls */
-#define PAUSE_PLAIN 0.5
 
 static double wall(void)
 {
@@ -87,11 +76,9 @@ static int finish(const json_t *job, const struct cli_job_view *v)
 /* GET /jobs/:id into *job (new reference). CC_EXIT_OK, or an exit code with
  * the reason printed; *gone is set on a 404. With patient (following a
  * job), central unreachable or answering 502, 503 or 504 (an outage of its
- * pool or database) is AGAIN, with a warning. wait > 0 asks central to
- * answer once the job is complete or after that many seconds (?wait=S;
- * below CLI_REQ_TIMEOUT). */
+ * pool or database) is AGAIN, with a warning. */
 static int get_job(struct cli *c, struct cc_http *http, long long id,
-		   json_t **job, int *gone, int patient, double wait)
+		   json_t **job, int *gone, int patient)
 {
 	struct cc_http_resp resp;
 	char path[64], msg[512];
@@ -99,10 +86,7 @@ static int get_job(struct cli *c, struct cc_http *http, long long id,
 
 	*job = NULL;
 	*gone = 0;
-	if (wait > 0)
-		snprintf(path, sizeof(path), "/jobs/%lld?wait=%.1f", id, wait);
-	else
-		snprintf(path, sizeof(path), "/jobs/%lld", id);
+	snprintf(path, sizeof(path), "/jobs/%lld", id);
 	if (patient) {
 		struct cc_err err = { 0 };
 		char base[CC_STR_LEN], url[CC_STR_LEN + 64];
@@ -152,24 +136,13 @@ static int follow(struct cli *c, struct cc_http *http, long long id)
 {
 	struct cli_job_view v = { 0 }, last = { 0 };
 	int tty = isatty(STDERR_FILENO), first = 1, rc, gone;
-	double start = wall(), last_line = 0, unreachable_since = 0, asked, wait;
-	double pause = tty ? PAUSE_TTY : PAUSE_PLAIN;
+	double start = wall(), last_line = 0, unreachable_since = 0;
 	json_t *job = NULL;
 	char text[512];
 
 	for (;;) {
 		json_decref(job);
-		/* the first look shows the state at once; no waiting past
-		 * --timeout */
-		wait = tty ? WAIT_TTY : WAIT_PLAIN;
-		if (c->timeout > 0 && c->timeout - (wall() - start) < wait)
-			wait = c->timeout - (wall() - start);
-		if (wait < 0.1)
-			wait = 0.1;
-		if (first)
-			wait = 0;
-		asked = wall();
-		rc = get_job(c, http, id, &job, &gone, 1, wait);
+		rc = get_job(c, http, id, &job, &gone, 1);
 		if (rc == AGAIN) {
 			if (!unreachable_since)
 				unreachable_since = wall();
@@ -217,10 +190,7 @@ static int follow(struct cli *c, struct cc_http *http, long long id)
 					"--timeout %g s; it goes on: crowd status %lld --wait",
 					id, v.status, v.percent, c->timeout, id);
 		}
-		/* central waited (the usual case): ask again at once; it
-		 * answered fast: pause as before */
-		if (wall() - asked < pause)
-			nap(pause - (wall() - asked));
+		nap(tty ? 0.25 : 0.5);
 	}
 	if (tty)
 		fputc('\n', stderr);
@@ -374,11 +344,11 @@ int cli_cmd_status(struct cli *c, int argc, char **argv)
 	if (!(http = cli_client_new(c, &rc)))
 		return rc;
 	if (c->wait) {
-		rc = get_job(c, http, id, &job, &gone, 0, 0);
+		rc = get_job(c, http, id, &job, &gone, 0);
 		json_decref(job);
 		if (rc == CC_EXIT_OK)
 			rc = follow(c, http, id);
-	} else if ((rc = get_job(c, http, id, &job, &gone, 0, 0)) == CC_EXIT_OK) {
+	} else if ((rc = get_job(c, http, id, &job, &gone, 0)) == CC_EXIT_OK) {
 		if (cli_job_view_from_json(job, &v) < 0) {
 			rc = cli_fail(CC_EXIT_CENTRAL, "GET /jobs/%lld: not a job", id);
 		} else {

@@ -126,7 +126,6 @@ static void serve_one(struct cc_app *app, FCGX_Request *r)
 	req.script_name = FCGX_GetParam("CROWD_PREFIX", r->envp);
 	req.server_addr = FCGX_GetParam("SERVER_ADDR", r->envp);
 	req.server_port = FCGX_GetParam("SERVER_PORT", r->envp);
-	req.conn_fd = r->ipcFd;
 	if (!req.method || !uri) {
 		cc_resp_error(&resp, 400, "missing REQUEST_METHOD or REQUEST_URI");
 		goto answer;

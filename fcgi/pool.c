@@ -7,21 +7,13 @@
  * within a second of its start is restarted after a backoff (1 s doubling
  * to 30 s) rather than at once, so a crash loop does not spin. Children
  * die with their parent (PR_SET_PDEATHSIG): none is left serving, unseen,
- * on a socket a new parent has replaced.
- * Waiting places (pool.h) are one flag per child slot in an anonymous
- * shared mapping made before the first fork: a child raises its own flag,
- * then counts them all, and lowers it again when that makes too many (two
- * children racing may both back off, never both get in: the atomics are
- * sequentially consistent). The parent lowers a dead child's flag when it
- * reaps it, so a crash never leaks a place. */
+ * on a socket a new parent has replaced. */
 #include <errno.h>
-#include <stdatomic.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -35,45 +27,6 @@
 #define MAX_CHILDREN 256
 
 static volatile sig_atomic_t stopping, in_request, is_child;
-
-/* Which children wait on a job: shared by the pool's processes. */
-struct waits {
-	int n;                                  /* child slots (server_workers) */
-	int max;                                /* places: n / 2 */
-	atomic_uchar holds[MAX_CHILDREN];       /* 1: that slot's child waits */
-};
-static struct waits *waits;     /* NULL outside a pool, or if mmap failed */
-static int pooled;              /* cc_pool_run has run in this process */
-static int my_slot = -1;        /* in a child: its index in holds */
-
-int cc_pool_wait_enter(void)
-{
-	int held = 0;
-
-	if (!pooled)
-		return 1;
-	if (!waits || my_slot < 0 || waits->max < 1)
-		return 0;
-	atomic_store(&waits->holds[my_slot], 1);
-	for (int i = 0; i < waits->n; i++)
-		held += atomic_load(&waits->holds[i]);
-	if (held > waits->max) {
-		atomic_store(&waits->holds[my_slot], 0);
-		return 0;
-	}
-	return 1;
-}
-
-void cc_pool_wait_leave(void)
-{
-	if (waits && my_slot >= 0)
-		atomic_store(&waits->holds[my_slot], 0);
-}
-
-int cc_pool_stopping(void)
-{
-	return stopping != 0;
-}
 
 /* libfcgi retries accept() on EINTR, so an idle child leaves at once; a
  * busy one finishes its request first. The handler is installed by the
@@ -181,7 +134,6 @@ static void fill(struct child_slot *children, int n, struct cc_config *cfg,
 			prctl(PR_SET_PDEATHSIG, SIGTERM);
 			if (getppid() != parent)
 				_exit(0);
-			my_slot = i;
 			_exit(child(cfg, sock));
 		}
 		if (pid < 0) {
@@ -203,8 +155,6 @@ static int reap(struct child_slot *children, int n, pid_t dead, int status)
 		if (children[i].pid == dead) {
 			early = cc_clock_now() - children[i].started < 1.0;
 			children[i].pid = 0;
-			if (waits)
-				atomic_store(&waits->holds[i], 0);
 			cc_warn("pool process %d died (%s %d); restarting",
 				(int)dead, WIFSIGNALED(status) ? "signal" : "exit",
 				WIFSIGNALED(status) ? WTERMSIG(status) :
@@ -223,19 +173,6 @@ enum cc_pool_end cc_pool_run(struct cc_config *cfg, cc_pool_child child)
 	sock = open_socket(cfg);
 	if (sock < 0)
 		return CC_POOL_NO_SOCKET;
-	pooled = 1;
-	waits = mmap(NULL, sizeof(*waits), PROT_READ | PROT_WRITE,
-		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (waits == MAP_FAILED) {
-		cc_warn("cannot map the waiting places (%s): GET /jobs/:id?wait "
-			"answers at once", strerror(errno));
-		waits = NULL;
-	} else {
-		waits->n = n;
-		waits->max = n / 2;
-		for (int i = 0; i < MAX_CHILDREN; i++)
-			atomic_init(&waits->holds[i], 0);
-	}
 	sa.sa_handler = on_stop;      /* no SA_RESTART: wait() returns */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -272,9 +209,6 @@ enum cc_pool_end cc_pool_run(struct cc_config *cfg, cc_pool_child child)
 	while (wait(NULL) > 0 || errno == EINTR)
 		;
 	unlink(cfg->server_socket);
-	if (waits)
-		munmap(waits, sizeof(*waits));
-	waits = NULL;
 	cc_info("crowd-server stopped");
 	return CC_POOL_STOPPED;
 }

@@ -4,9 +4,7 @@
  * removes the socket. What a pool process does with its requests is the
  * caller's (main.c); it takes them with cc_pool_accept, which is what lets
  * a stop signal end an idle process at once but a busy one only after its
- * request. It also keeps, in memory its processes share, which of them are
- * waiting on a job (GET /jobs/:id?wait=S), so that at most half of the
- * pool ever waits (cc_pool_wait_enter). */
+ * request. */
 #ifndef CC_POOL_H
 #define CC_POOL_H
 
@@ -40,22 +38,5 @@ enum cc_pool_end cc_pool_run(struct cc_config *cfg, cc_pool_child child);
  * process at once (_exit(0)) while it waits here; before, and while it
  * serves a request, the signal only makes the next call return -1. */
 int cc_pool_accept(FCGX_Request *r);
-
-/* cc_pool_wait_enter - in a pool process, before a request waits (GET
- * /jobs/:id?wait=S): take a waiting place. At most server_workers / 2
- * (rounded down: none with one process) of the pool's processes hold one
- * at once, so waiting clients never take the pool away from other
- * requests. Returns 1 with a place (give it back with cc_pool_wait_leave),
- * 0 when all are taken: answer at once. A process that dies holding one
- * loses it (the supervisor frees it when it reaps the process). Outside
- * a pool (unit tests: cc_pool_run never ran) it always returns 1. */
-int cc_pool_wait_enter(void);
-
-/* cc_pool_wait_leave - give back the place cc_pool_wait_enter took. */
-void cc_pool_wait_leave(void);
-
-/* cc_pool_stopping - a stop signal has arrived: a waiting request must
- * answer now, so the process can leave. */
-int cc_pool_stopping(void);
 
 #endif

@@ -210,28 +210,6 @@ long long cc_parse_id(const char *s)
 	return v > 0 ? v : -1;
 }
 
-int cc_parse_seconds(const char *s, double max, double *out)
-{
-	size_t ints = 0, fracs = 0, n;
-	double v;
-
-	if (!s || (n = strlen(s)) == 0 || n > 16)
-		return -1;
-	while (s[ints] >= '0' && s[ints] <= '9')
-		ints++;
-	if (s[ints] == '.')
-		while (s[ints + 1 + fracs] >= '0' && s[ints + 1 + fracs] <= '9')
-			fracs++;
-	/* the digits end the string: "1." and ".5" are not numbers here */
-	if (!ints || ints + (fracs ? 1 + fracs : 0) != n || fracs > 6)
-		return -1;
-	v = strtod(s, NULL);
-	if (!(v >= 0 && v <= max))
-		return -1;
-	*out = v;
-	return 0;
-}
-
 const char *cc_status_text(int status)
 {
 	switch (status) {

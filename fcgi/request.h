@@ -34,9 +34,6 @@ struct cc_req {
 				    * SERVER_PORT): which central host this is
 				    * when several share a machine; may be NULL */
 	const char *server_port;
-	int conn_fd;               /* > 0: the FastCGI connection, watched for a
-				    * hang-up while a request waits; 0 unknown
-				    * (tests) */
 	/* filled by cc_req_parse_body */
 	struct cc_form form;       /* form body, or query string for GET */
 	json_t *json;              /* JSON body object, or NULL */
@@ -94,11 +91,6 @@ void cc_resp_cleanup(struct cc_resp *resp);
 
 /* cc_parse_id - a positive decimal id (at most 18 digits); -1 otherwise. */
 long long cc_parse_id(const char *s);
-
-/* cc_parse_seconds - a number of seconds from 0 to max: decimal digits,
- * optionally a '.' and 1 to 6 more ("2", "0.25"); at most 16 characters.
- * 0 with *out set, or -1 ("", "-1", "1e3", "inf", " 2", "2s", above max). */
-int cc_parse_seconds(const char *s, double max, double *out);
 
 /* cc_status_text - reason phrase for a status code. */
 const char *cc_status_text(int status);

@@ -16,10 +16,6 @@ typedef void (*cc_handler)(struct cc_app *app, struct cc_req *req,
 void cc_server_handle(struct cc_app *app, struct cc_req *req,
 		      struct cc_resp *resp);
 
-/* GET /jobs/:id?wait=S waits at most this many seconds (a larger S is
- * refused with 400). */
-#define CC_JOB_WAIT_MAX 60
-
 void cc_route_jobs_create(struct cc_app *, struct cc_req *, struct cc_resp *);
 void cc_route_jobs_list(struct cc_app *, struct cc_req *, struct cc_resp *);
 void cc_route_jobs_show(struct cc_app *, struct cc_req *, struct cc_resp *);

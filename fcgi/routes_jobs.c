@@ -1,25 +1,14 @@
-/* routes_jobs.c - the public job API: POST /jobs, GET /jobs/:id (with
- * ?wait=S, a GET that waits for the job to complete), DELETE /jobs/:id,
- * and GET /jobs (a paged list, for the Operations Center). */
-#include <poll.h>
+/* routes_jobs.c - the public job API: POST /jobs, GET /jobs/:id,
+ * DELETE /jobs/:id, and GET /jobs (a paged list, for the Operations
+ * Center). */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include "core/clock.h"
-#include "core/log.h"
 #include "model/job.h"
-#include "model/status.h"
-#include "pool.h"
+#include "core/log.h"
 #include "routes.h"
 
 static const char SQL_JOB_TOTAL[] =
 	"SELECT COUNT(*) FROM jobs";
-/* what a waiting GET looks at, by the primary key: nothing else is read
- * until the job is complete or the wait is over */
-static const char SQL_JOB_STATUS[] =
-	"SELECT status FROM jobs WHERE id = ?";
-
-#define WAIT_CHECK_MS 200        /* between two looks at a waiting job */
 
 /* The job spec: form field `job` (JSON text, what the Ruby clients send),
  * or a JSON body holding either {"job": {...}} / {"job": "..."} or the job
@@ -82,69 +71,11 @@ void cc_route_jobs_create(struct cc_app *app, struct cc_req *req,
 	cc_resp_json_text(resp, 200, text);
 }
 
-/* 1 when job id is complete or gone (or cannot be read: the answer
- * that follows says why), 0 while it runs. */
-static int wait_over(struct cc_app *app, long long id)
-{
-	struct cc_err err = { 0 };
-	struct cc_dbv p[] = { CC_DBI(id) };
-	long long st;
-	int found;
-
-	if (cc_db_query_int(app->db, SQL_JOB_STATUS, p, 1, &st, &found, &err) < 0)
-		return 1;
-	return !found || cc_status_complete((int)st);
-}
-
-/* Pause up to ms, or less when the client hangs up (nginx closes the
- * FastCGI connection: POLLRDHUP) or a signal comes (a stop: EINTR).
- * Returns 1 when the client is gone. Statement-free: no transaction or
- * lock is held while the process sleeps here. */
-static int pause_ms(int fd, int ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	if (fd <= 0) {
-		nanosleep(&ts, NULL);
-		return 0;
-	}
-	return poll(&pfd, 1, ms) > 0 &&
-	       (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
-}
-
-/* wait_for - GET /jobs/:id?wait=S: until the job is complete (or gone),
- * S seconds have passed, the client hung up or the pool is stopping,
- * looking at its status every WAIT_CHECK_MS. Only while it holds one of
- * the pool's waiting places (pool.h): without one it returns at once and
- * the client, seeing an incomplete job, just asks again. */
-static void wait_for(struct cc_app *app, struct cc_req *req, long long id,
-		     double seconds)
-{
-	double deadline = cc_clock_now() + seconds;
-
-	if (seconds <= 0 || wait_over(app, id) || !cc_pool_wait_enter())
-		return;
-	while (!cc_pool_stopping()) {
-		double left = deadline - cc_clock_now();
-		int ms = left * 1000 < WAIT_CHECK_MS ? (int)(left * 1000) : WAIT_CHECK_MS;
-
-		if (ms <= 0)
-			break;
-		if (pause_ms(req->conn_fd, ms) || cc_pool_stopping() ||
-		    wait_over(app, id))
-			break;
-	}
-	cc_pool_wait_leave();
-}
-
 void cc_route_jobs_show(struct cc_app *app, struct cc_req *req,
 			struct cc_resp *resp)
 {
 	struct cc_err err = { 0 };
 	long long id = cc_parse_id(req->param);
-	const char *wait = cc_form_get(&req->form, "wait");
-	double seconds = 0;
 	char *text = NULL;
 	int found;
 
@@ -152,13 +83,6 @@ void cc_route_jobs_show(struct cc_app *app, struct cc_req *req,
 		cc_resp_error(resp, 400, "job id must be a positive integer");
 		return;
 	}
-	if (wait && cc_parse_seconds(wait, CC_JOB_WAIT_MAX, &seconds) < 0) {
-		cc_resp_error(resp, 400, "wait must be a number of seconds from 0 to %d "
-			      "(like 2 or 0.5)", CC_JOB_WAIT_MAX);
-		return;
-	}
-	if (seconds > 0)
-		wait_for(app, req, id, seconds);
 	found = cc_job_json_text(app->db, id, &text, &err);
 	if (found < 0) {
 		cc_resp_fail(resp, &err, "could not read job %lld", id);
